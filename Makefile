@@ -1,0 +1,31 @@
+# agentcore-identity build and test entry points.
+GO ?= go
+STATICCHECK_VERSION ?= v0.8.2
+
+.PHONY: run build test check lint fmt-check vet bench
+
+run: ## run the server (embedded SQLite in ./.agentcore)
+	$(GO) run ./cmd/agentcore server
+
+build:
+	$(GO) build -o agentcore ./cmd/agentcore
+
+# The test command. PostgreSQL suites run when AGENTCORE_TEST_POSTGRES_URL is
+# set (.ci/run always sets it); without it they skip with a message.
+test: fmt-check vet
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+lint:
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+check: test lint
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./bench/...

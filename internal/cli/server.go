@@ -1,0 +1,146 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/agentcore-identity/agentcore/internal/config"
+	"github.com/agentcore-identity/agentcore/internal/server"
+)
+
+func newServerCmd() *cobra.Command {
+	cfg := config.Default()
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the agentcore-identity service",
+		Long: `Run the agentcore-identity service.
+
+On first start it creates the data directory with a SQLite database, a
+key-encryption key (0600) and an admin access key written as an AWS
+shared-credentials file (profile "agentcore"). Every flag can also be set
+through an environment variable: --database-url is AGENTCORE_DATABASE_URL.
+The key-encryption key can be given as AGENTCORE_KEK (base64 of 32 bytes)
+so that several replicas share it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			if v, ok := config.LookupEnv("kek"); ok {
+				cfg.KEK = v
+			}
+			return runServer(cmd, cfg)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "addr", cfg.Addr, "listen address")
+	f.StringVar(&cfg.DataDir, "data-dir", cfg.DataDir, "state directory (SQLite database, key file, credentials)")
+	f.StringVar(&cfg.Store, "store", cfg.Store, "storage backend: sqlite or postgres")
+	f.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "PostgreSQL URL (with --store postgres)")
+	f.StringVar(&cfg.Region, "region", cfg.Region, "AWS region this endpoint serves")
+	f.StringVar(&cfg.PublicURL, "public-url", cfg.PublicURL, "externally reachable base URL (default http://<addr>)")
+	f.StringVar(&cfg.KEKFile, "kek-file", cfg.KEKFile, "key-encryption key file (default <data-dir>/kek.json)")
+	f.StringVar(&cfg.LogLevel, "log-level", cfg.LogLevel, "debug, info, warn or error")
+	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "json or text")
+	f.Int64Var(&cfg.MaxBodySize, "max-body-size", cfg.MaxBodySize, "largest API request body in bytes")
+	f.DurationVar(&cfg.ShutdownTTL, "shutdown-timeout", cfg.ShutdownTTL, "grace period for in-flight requests on shutdown")
+	f.IntVar(&cfg.Quotas.WorkloadIdentities, "quota-workload-identities", cfg.Quotas.WorkloadIdentities, "workload identities per account")
+	f.IntVar(&cfg.Quotas.OAuth2Providers, "quota-oauth2-providers", cfg.Quotas.OAuth2Providers, "OAuth2 credential providers per account")
+	f.IntVar(&cfg.Quotas.APIKeyProviders, "quota-apikey-providers", cfg.Quotas.APIKeyProviders, "API-key credential providers per account")
+	return cmd
+}
+
+// applyEnv sets every flag not given on the command line from its
+// AGENTCORE_* environment variable.
+func applyEnv(fs *pflag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if err != nil || f.Changed {
+			return
+		}
+		if v, ok := config.LookupEnv(f.Name); ok {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", config.EnvName(f.Name), v, e)
+			}
+		}
+	})
+	return err
+}
+
+func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func runServer(cmd *cobra.Command, cfg config.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := newLogger(cmd.ErrOrStderr(), cfg)
+	ctx := cmd.Context()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv, err := server.New(ctx, server.Options{
+		Config:    cfg,
+		Logger:    log,
+		PublicURL: cfg.EffectivePublicURL(ln.Addr().String()),
+	})
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer srv.Close()
+
+	credPath := cfg.CredentialsPath()
+	if k := srv.Info.AdminKey; k != nil {
+		if err := server.WriteCredentialsFile(credPath, *k, cfg.Region); err != nil {
+			return fmt.Errorf("write credentials file: %w", err)
+		}
+	}
+	if err := server.WriteEndpointFile(cfg.DataDir, server.Endpoint{
+		URL: srv.PublicURL(), AccountID: srv.Info.AccountID, Region: cfg.Region,
+		PID: os.Getpid(), StartedAt: time.Now().UTC(),
+	}); err != nil {
+		log.Warn("could not write endpoint file", slog.String("error", err.Error()))
+	}
+	printBanner(cmd.OutOrStdout(), srv, cfg, credPath)
+	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("account", srv.Info.AccountID),
+		slog.String("region", cfg.Region), slog.String("store", cfg.Store))
+	return srv.Serve(ctx, ln)
+}
+
+func printBanner(w io.Writer, srv *server.Server, cfg config.Config, credPath string) {
+	abs, err := filepath.Abs(credPath)
+	if err != nil {
+		abs = credPath
+	}
+	fmt.Fprintf(w, `agentcore-identity is running
+  endpoint  %s
+  account   %s
+  region    %s
+  store     %s
+
+Point any AWS SDK or the AWS CLI at it:
+  export AWS_SHARED_CREDENTIALS_FILE=%s AWS_PROFILE=%s AWS_REGION=%s
+  export AWS_ENDPOINT_URL_BEDROCK_AGENTCORE=%s AWS_ENDPOINT_URL_BEDROCK_AGENTCORE_CONTROL=%s
+`, srv.PublicURL(), srv.Info.AccountID, cfg.Region, cfg.Store, abs, server.CredentialsProfile, cfg.Region, srv.PublicURL(), srv.PublicURL())
+	if _, err := os.Stat(credPath); err != nil {
+		fmt.Fprintf(w, "\nNote: %s is missing; the admin key was created by an earlier start or another replica.\n", credPath)
+	}
+}

@@ -1,0 +1,163 @@
+// Package config is the file/env/flag layer of server configuration:
+// strings and numbers with defaults, validated before anything starts. The
+// server package turns a valid Config into live components.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Store backends.
+const (
+	StoreSQLite   = "sqlite"
+	StorePostgres = "postgres"
+)
+
+// Quotas are the per-account resource limits (seed 002 defaults).
+type Quotas struct {
+	WorkloadIdentities int
+	OAuth2Providers    int
+	APIKeyProviders    int
+}
+
+// Config is the server configuration.
+type Config struct {
+	Addr        string // listen address
+	DataDir     string // state directory (SQLite file, KEK file, credentials)
+	Store       string // sqlite | postgres
+	DatabaseURL string // PostgreSQL URL when Store is postgres
+	Region      string
+	PublicURL   string // externally reachable base URL; default http://<Addr>
+	KEKFile     string // key-encryption key file; default <DataDir>/kek.json
+	KEK         string // base64 KEK given directly (multi-replica), overrides KEKFile
+	LogLevel    string // debug|info|warn|error
+	LogFormat   string // json|text
+	MaxBodySize int64  // bytes accepted in one API request body
+	ShutdownTTL time.Duration
+	Quotas      Quotas
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		Addr:        "127.0.0.1:8400",
+		DataDir:     ".agentcore",
+		Store:       StoreSQLite,
+		Region:      "us-east-1",
+		LogLevel:    "info",
+		LogFormat:   "json",
+		MaxBodySize: 1 << 20,
+		ShutdownTTL: 15 * time.Second,
+		Quotas: Quotas{
+			WorkloadIdentities: 100,
+			OAuth2Providers:    100,
+			APIKeyProviders:    50,
+		},
+	}
+}
+
+// EnvName is the environment variable that overrides a flag:
+// "database-url" -> AGENTCORE_DATABASE_URL.
+func EnvName(flag string) string {
+	return "AGENTCORE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// LookupEnv reads the override for flag, if set.
+func LookupEnv(flag string) (string, bool) {
+	return os.LookupEnv(EnvName(flag))
+}
+
+var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+
+// Validate reports every invalid setting at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("addr %q: %w", c.Addr, err))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data-dir must not be empty"))
+	}
+	switch c.Store {
+	case StoreSQLite:
+	case StorePostgres:
+		if c.DatabaseURL == "" {
+			errs = append(errs, fmt.Errorf("store postgres needs --database-url (or %s)", EnvName("database-url")))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("store %q: must be %s or %s", c.Store, StoreSQLite, StorePostgres))
+	}
+	if !regionRE.MatchString(c.Region) {
+		errs = append(errs, fmt.Errorf("region %q is not a region name like us-east-1", c.Region))
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("public-url %q must be an absolute http(s) URL", c.PublicURL))
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log-level %q: must be debug, info, warn or error", c.LogLevel))
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		errs = append(errs, fmt.Errorf("log-format %q: must be json or text", c.LogFormat))
+	}
+	if c.MaxBodySize < 1024 {
+		errs = append(errs, fmt.Errorf("max-body-size %d: must be at least 1024 bytes", c.MaxBodySize))
+	}
+	for name, q := range map[string]int{
+		"quota-workload-identities": c.Quotas.WorkloadIdentities,
+		"quota-oauth2-providers":    c.Quotas.OAuth2Providers,
+		"quota-apikey-providers":    c.Quotas.APIKeyProviders,
+	} {
+		if q < 1 {
+			errs = append(errs, fmt.Errorf("%s %d: must be at least 1", name, q))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// EffectivePublicURL is PublicURL, or the listen address as an http URL.
+func (c *Config) EffectivePublicURL(listenAddr string) string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	host, port, err := net.SplitHostPort(listenAddr)
+	if err != nil {
+		return "http://" + listenAddr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// KEKPath is the KEK file location.
+func (c *Config) KEKPath() string {
+	if c.KEKFile != "" {
+		return c.KEKFile
+	}
+	return filepath.Join(c.DataDir, "kek.json")
+}
+
+// SQLitePath is the database file location.
+func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "agentcore.db") }
+
+// CredentialsPath is the AWS shared-credentials file written at bootstrap.
+func (c *Config) CredentialsPath() string { return filepath.Join(c.DataDir, "credentials") }
+
+// ParseInt is a helper for env overrides of numeric flags.
+func ParseInt(s string) (int, error) { return strconv.Atoi(strings.TrimSpace(s)) }

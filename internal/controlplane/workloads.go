@@ -1,0 +1,146 @@
+package controlplane
+
+import (
+	"context"
+
+	"github.com/agentcore-identity/agentcore/internal/awsproto"
+	"github.com/agentcore-identity/agentcore/internal/validate"
+	"github.com/agentcore-identity/agentcore/internal/workload"
+)
+
+type workloadNameInput struct {
+	Name *string `json:"name"`
+}
+
+type createWorkloadIdentityInput struct {
+	Name       *string           `json:"name"`
+	ReturnURLs []string          `json:"allowedResourceOauth2ReturnUrls"`
+	Tags       map[string]string `json:"tags"`
+}
+
+type createWorkloadIdentityOutput struct {
+	Name       string   `json:"name"`
+	ARN        string   `json:"workloadIdentityArn"`
+	ReturnURLs []string `json:"allowedResourceOauth2ReturnUrls"`
+}
+
+type workloadIdentityOutput struct {
+	Name            string          `json:"name"`
+	ARN             string          `json:"workloadIdentityArn"`
+	ReturnURLs      []string        `json:"allowedResourceOauth2ReturnUrls"`
+	CreatedTime     *awsproto.Epoch `json:"createdTime,omitempty"`
+	LastUpdatedTime *awsproto.Epoch `json:"lastUpdatedTime,omitempty"`
+}
+
+func toWorkloadOutput(id workload.Identity) workloadIdentityOutput {
+	return workloadIdentityOutput{
+		Name: id.Name, ARN: id.ARN, ReturnURLs: id.ReturnURLs,
+		CreatedTime: awsproto.EpochPtr(id.CreatedAt), LastUpdatedTime: awsproto.EpochPtr(id.UpdatedAt),
+	}
+}
+
+func requireName(in *string) error {
+	var v validate.Errors
+	v.Required("name", in != nil)
+	return v.Err()
+}
+
+func (h *Handlers) createWorkloadIdentity(ctx context.Context, req *awsproto.Request) (any, error) {
+	var in createWorkloadIdentityInput
+	acct, err := decode(ctx, req, &in)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireName(in.Name); err != nil {
+		return nil, err
+	}
+	id, err := h.Workloads.Create(ctx, acct, *in.Name, in.ReturnURLs, in.Tags)
+	if err != nil {
+		return nil, err
+	}
+	return createWorkloadIdentityOutput{Name: id.Name, ARN: id.ARN, ReturnURLs: id.ReturnURLs}, nil
+}
+
+func (h *Handlers) getWorkloadIdentity(ctx context.Context, req *awsproto.Request) (any, error) {
+	var in workloadNameInput
+	acct, err := decode(ctx, req, &in)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireName(in.Name); err != nil {
+		return nil, err
+	}
+	id, err := h.Workloads.Get(ctx, acct, *in.Name)
+	if err != nil {
+		return nil, err
+	}
+	return toWorkloadOutput(id), nil
+}
+
+func (h *Handlers) updateWorkloadIdentity(ctx context.Context, req *awsproto.Request) (any, error) {
+	var in struct {
+		Name       *string  `json:"name"`
+		ReturnURLs []string `json:"allowedResourceOauth2ReturnUrls"`
+	}
+	acct, err := decode(ctx, req, &in)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireName(in.Name); err != nil {
+		return nil, err
+	}
+	id, err := h.Workloads.Update(ctx, acct, *in.Name, in.ReturnURLs)
+	if err != nil {
+		return nil, err
+	}
+	return toWorkloadOutput(id), nil
+}
+
+func (h *Handlers) deleteWorkloadIdentity(ctx context.Context, req *awsproto.Request) (any, error) {
+	var in workloadNameInput
+	acct, err := decode(ctx, req, &in)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireName(in.Name); err != nil {
+		return nil, err
+	}
+	return nil, h.Workloads.Delete(ctx, acct, *in.Name)
+}
+
+type listInput struct {
+	NextToken  *string `json:"nextToken"`
+	MaxResults *int32  `json:"maxResults"`
+}
+
+func (h *Handlers) listWorkloadIdentities(ctx context.Context, req *awsproto.Request) (any, error) {
+	var in listInput
+	acct, err := decode(ctx, req, &in)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := pageSize("maxResults", in.MaxResults, 20)
+	if err != nil {
+		return nil, err
+	}
+	after, err := awsproto.DecodeToken("nextToken", in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	ids, next, err := h.Workloads.List(ctx, acct, limit, after)
+	if err != nil {
+		return nil, err
+	}
+	type item struct {
+		Name string `json:"name"`
+		ARN  string `json:"workloadIdentityArn"`
+	}
+	out := struct {
+		Items     []item  `json:"workloadIdentities"`
+		NextToken *string `json:"nextToken,omitempty"`
+	}{Items: make([]item, 0, len(ids)), NextToken: awsproto.EncodeToken(next)}
+	for _, id := range ids {
+		out.Items = append(out.Items, item{Name: id.Name, ARN: id.ARN})
+	}
+	return out, nil
+}

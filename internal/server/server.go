@@ -1,0 +1,170 @@
+// Package server is the composition root: it opens the store, the sealer
+// and the key material, builds the domain services, mounts the protocol
+// surfaces and runs the listener.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/agentcore-identity/agentcore/internal/accesskeys"
+	"github.com/agentcore-identity/agentcore/internal/arn"
+	"github.com/agentcore-identity/agentcore/internal/awsproto"
+	"github.com/agentcore-identity/agentcore/internal/config"
+	"github.com/agentcore-identity/agentcore/internal/controlplane"
+	"github.com/agentcore-identity/agentcore/internal/credprovider"
+	"github.com/agentcore-identity/agentcore/internal/seal"
+	"github.com/agentcore-identity/agentcore/internal/sigv4"
+	"github.com/agentcore-identity/agentcore/internal/store"
+	"github.com/agentcore-identity/agentcore/internal/tagging"
+	"github.com/agentcore-identity/agentcore/internal/tokenvault"
+	"github.com/agentcore-identity/agentcore/internal/workload"
+)
+
+// Options are the live dependencies of a server. Zero fields are built from
+// Config (the store from Store/DatabaseURL, the KEK from the key file).
+type Options struct {
+	Config config.Config
+	Logger *slog.Logger
+	// Store, when set, is used instead of opening one from Config; the
+	// server does not close it.
+	Store store.Store
+	// KEK, when set, is used instead of the key file.
+	KEK seal.KEKProvider
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// PublicURL overrides Config.PublicURL (tests that learn their port
+	// only after listening).
+	PublicURL string
+}
+
+// Server is a running agentcore service.
+type Server struct {
+	cfg       config.Config
+	log       *slog.Logger
+	store     store.Store
+	ownsStore bool
+	now       func() time.Time
+	publicURL string
+
+	keys    *accesskeys.Service
+	verify  *sigv4.Verifier
+	restAPI *awsproto.Router
+
+	// Info is what bootstrap found or created.
+	Info Bootstrap
+}
+
+// New builds a server: it opens (or adopts) the store, bootstraps the
+// account and admin key on first start, and wires every surface.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	cfg := opts.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	s := &Server{cfg: cfg, log: opts.Logger, now: opts.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.publicURL = opts.PublicURL
+	if s.publicURL == "" {
+		s.publicURL = cfg.EffectivePublicURL(cfg.Addr)
+	}
+
+	kek := opts.KEK
+	if kek == nil {
+		var err error
+		if kek, err = loadKEK(cfg); err != nil {
+			return nil, err
+		}
+	}
+	sealer := seal.New(kek)
+
+	s.store = opts.Store
+	if s.store == nil {
+		st, err := openStore(ctx, cfg, s.now)
+		if err != nil {
+			return nil, err
+		}
+		s.store, s.ownsStore = st, true
+	}
+
+	s.keys = accesskeys.NewService(s.store, sealer)
+	info, err := bootstrap(ctx, s.store, s.keys, cfg, s.log)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Info = info
+
+	tags := tagging.NewService(s.store)
+	workloads := workload.NewService(s.store, tags, cfg.Region, cfg.Quotas.WorkloadIdentities)
+	tags.Register(arn.WorkloadIdentityPrefix, workloads.Exists)
+	providers := credprovider.NewService(s.store, sealer, tags, credprovider.Config{
+		Region:          cfg.Region,
+		CallbackBaseURL: s.publicURL,
+		MaxOAuth2:       cfg.Quotas.OAuth2Providers,
+		MaxAPIKey:       cfg.Quotas.APIKeyProviders,
+	})
+	providers.RegisterTags(tags)
+	cp := &controlplane.Handlers{
+		Workloads: workloads,
+		Providers: providers,
+		Vault:     tokenvault.NewService(s.store, s.now),
+		Tags:      tags,
+	}
+	s.restAPI = awsproto.NewRouter(s.log, cp.Operations())
+	s.verify = &sigv4.Verifier{Credentials: s.keys, Now: s.now}
+	return s, nil
+}
+
+// PublicURL is the base URL the server advertises.
+func (s *Server) PublicURL() string { return s.publicURL }
+
+// Store exposes the store (for tests and admin commands in-process).
+func (s *Server) Store() store.Store { return s.store }
+
+// Close releases what the server opened.
+func (s *Server) Close() {
+	if s.ownsStore && s.store != nil {
+		if err := s.store.Close(); err != nil {
+			s.log.Warn("closing store", slog.String("error", err.Error()))
+		}
+	}
+}
+
+// Serve runs the HTTP server on ln until ctx is cancelled, then shuts down
+// gracefully, letting in-flight requests finish within the shutdown TTL.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", slog.Duration("grace", s.cfg.ShutdownTTL))
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTTL)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

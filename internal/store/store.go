@@ -1,0 +1,106 @@
+// Package store is the one persistence interface of the service. Records are
+// JSON documents addressed by (kind, account, key); domain packages own the
+// document shapes and seal any secret fields before they reach a backend.
+// Backends (sqlite, postgres) must pass storetest.Run.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Backends translate driver errors into these, wrapped
+// with %w; callers branch with errors.Is.
+var (
+	// ErrNotFound: no live record under that address.
+	ErrNotFound = errors.New("store: record not found")
+	// ErrConflict: a record already exists under that address.
+	ErrConflict = errors.New("store: record already exists")
+	// ErrLimitExceeded: Create with MaxCount found the kind already full.
+	ErrLimitExceeded = errors.New("store: record limit reached")
+)
+
+// Record is one stored document.
+type Record struct {
+	Kind    string
+	Account string
+	Key     string
+	// Data is an opaque document (JSON by convention). Secrets inside are
+	// already sealed by the caller.
+	Data []byte
+	// Version is 1 after Create and grows by one on every Update.
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// ExpiresAt, when non-zero, makes the record invisible (ErrNotFound,
+	// absent from List and Count) from that instant on.
+	ExpiresAt time.Time
+}
+
+// ListOptions selects one page of records of a kind, in ascending byte order
+// of Key.
+type ListOptions struct {
+	// Prefix keeps only keys that start with it.
+	Prefix string
+	// After is an exclusive lower bound: pass the previous Page.Next.
+	After string
+	// Limit is the page size; <= 0 means 100.
+	Limit int
+}
+
+// Page is one List result. Next is non-empty when more records follow.
+type Page struct {
+	Records []Record
+	Next    string
+}
+
+// CreateOptions tune Create.
+type CreateOptions struct {
+	// MaxCount, when > 0, fails the create with ErrLimitExceeded if the
+	// account already holds that many live records of the kind. The check
+	// and the insert are atomic with respect to concurrent creates. A live
+	// record under the same address is still ErrConflict, full or not.
+	MaxCount int
+}
+
+// UpdateFunc receives the current record and returns the one to store.
+// Only Data and ExpiresAt of the returned record are written; returning an
+// error aborts the update and is passed back unchanged.
+type UpdateFunc func(current Record) (Record, error)
+
+// Tx is the set of operations available both directly on a Store and inside
+// a transaction.
+type Tx interface {
+	// Get returns the live record or ErrNotFound.
+	Get(ctx context.Context, kind, account, key string) (Record, error)
+	// Create inserts a new record (Version 1) or fails with ErrConflict.
+	// An expired record under the same address is replaced.
+	Create(ctx context.Context, rec Record, opts CreateOptions) (Record, error)
+	// Update applies fn to the live record while holding it locked against
+	// concurrent updates (across processes too), and stores the result
+	// with Version+1. ErrNotFound if there is no live record.
+	Update(ctx context.Context, kind, account, key string, fn UpdateFunc) (Record, error)
+	// Delete removes the live record or returns ErrNotFound.
+	Delete(ctx context.Context, kind, account, key string) error
+	// List returns one page of live records.
+	List(ctx context.Context, kind, account string, opts ListOptions) (Page, error)
+	// Count returns the number of live records of a kind in an account.
+	Count(ctx context.Context, kind, account string) (int, error)
+}
+
+// Store is a Tx plus transactions and lifecycle.
+type Store interface {
+	Tx
+	// InTx runs fn in one transaction: all of its writes commit together
+	// or, if fn returns an error, none do. fn may be re-run by backends
+	// that retry serialization failures, so it must not have side effects
+	// outside the Tx.
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// DeleteExpired removes records whose ExpiresAt has passed.
+	DeleteExpired(ctx context.Context) (int, error)
+	// Ping checks the backend is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the backend.
+	Close() error
+}
