@@ -26,8 +26,18 @@ func (s *Server) Handler() http.Handler {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
-	mux.HandleFunc("/", s.serveAPI)
+	mux.HandleFunc("/", s.route)
 	return s.withRequestLog(mux)
+}
+
+// route sends unauthenticated public routes to their handlers and
+// everything else through SigV4.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if h, pattern := s.public.Handler(r); pattern != "" {
+		h.ServeHTTP(w, r)
+		return
+	}
+	s.serveAPI(w, r)
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
@@ -96,11 +106,11 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			awsproto.WriteJSONError(w, r, s.log, awserr.New(awserr.CodeRequestTooLarge, http.StatusRequestEntityTooLarge,
+			s.writeError(w, r, awserr.New(awserr.CodeRequestTooLarge, http.StatusRequestEntityTooLarge,
 				"Request body exceeds the limit of %d bytes.", tooBig.Limit))
 			return
 		}
-		awsproto.WriteJSONError(w, r, s.log, awserr.CannotParse("Could not read request body."))
+		s.writeError(w, r, awserr.CannotParse("Could not read request body."))
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
@@ -122,8 +132,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	r = r.WithContext(principal.With(r.Context(), p))
 
-	switch scope.Service {
-	case "bedrock-agentcore":
+	if scope.Service == restService {
 		op, labels, ok := s.restAPI.Match(r)
 		if !ok {
 			awsproto.WriteJSONError(w, r, s.log, awserr.New(awserr.CodeUnknownOperation, http.StatusNotFound,
@@ -131,35 +140,66 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.restAPI.Serve(w, r, body, op, labels)
-	default:
-		awsproto.WriteJSONError(w, r, s.log, awserr.New(awserr.CodeUnrecognizedClient, http.StatusForbidden,
-			"Service %q in the credential scope is not served by this endpoint.", scope.Service))
+		return
 	}
+	if qs, ok := s.query[scope.Service]; ok {
+		qs.Serve(w, r, body)
+		return
+	}
+	awsproto.WriteJSONError(w, r, s.log, awserr.New(awserr.CodeUnrecognizedClient, http.StatusForbidden,
+		"Service %q in the credential scope is not served by this endpoint.", scope.Service))
 }
 
-// writeAuthError renders a SigV4 failure with the restJson code AWS uses.
+// restService is the SigV4 signing name of both AgentCore planes.
+const restService = "bedrock-agentcore"
+
+// writeError renders err in the protocol of the service the request claims
+// to be for: awsQuery XML for sts and iam, restJson otherwise.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if qs, ok := s.query[sigv4.ClaimedService(r)]; ok {
+		qs.WriteError(w, r, err)
+		return
+	}
+	awsproto.WriteJSONError(w, r, s.log, err)
+}
+
+// authCodes are the error codes of each SigV4 failure, in the restJson
+// (AWS JSON services) and awsQuery (STS, IAM) spellings.
+var authCodes = map[sigv4.Failure][2]string{
+	sigv4.FailMissing:    {awserr.CodeMissingAuthToken, "MissingAuthenticationToken"},
+	sigv4.FailIncomplete: {awserr.CodeIncompleteSignature, "IncompleteSignature"},
+	sigv4.FailUnknownKey: {awserr.CodeUnrecognizedClient, "InvalidClientTokenId"},
+	sigv4.FailSignature:  {awserr.CodeInvalidSignature, "SignatureDoesNotMatch"},
+	sigv4.FailExpired:    {awserr.CodeInvalidSignature, "SignatureDoesNotMatch"},
+}
+
+// writeAuthError renders a SigV4 failure with the code AWS uses for the
+// protocol of the claimed service.
 func (s *Server) writeAuthError(w http.ResponseWriter, r *http.Request, err error) {
-	var e *awserr.Error
+	kind := sigv4.FailureOf(err)
+	if kind == 0 && errors.Is(err, sigv4.ErrUnknownKey) {
+		kind = sigv4.FailUnknownKey
+	}
+	codes, ok := authCodes[kind]
+	if !ok {
+		s.writeError(w, r, awserr.Internal(err))
+		return
+	}
 	msg := "The security token included in the request is invalid."
 	var se *sigv4.Error
-	if errors.As(err, &se) {
+	if errors.As(err, &se) && kind != sigv4.FailUnknownKey {
 		msg = se.Message
 	}
-	switch sigv4.FailureOf(err) {
-	case sigv4.FailMissing:
-		e = awserr.New(awserr.CodeMissingAuthToken, http.StatusForbidden, "Missing Authentication Token")
-	case sigv4.FailIncomplete:
-		e = awserr.New(awserr.CodeIncompleteSignature, http.StatusBadRequest, "%s", msg)
-	case sigv4.FailUnknownKey:
-		e = awserr.New(awserr.CodeUnrecognizedClient, http.StatusForbidden, "The security token included in the request is invalid.")
-	case sigv4.FailSignature, sigv4.FailExpired:
-		e = awserr.New(awserr.CodeInvalidSignature, http.StatusForbidden, "%s", msg)
-	default:
-		if errors.Is(err, sigv4.ErrUnknownKey) {
-			e = awserr.New(awserr.CodeUnrecognizedClient, http.StatusForbidden, "The security token included in the request is invalid.")
-		} else {
-			e = awserr.Internal(err)
-		}
+	if kind == sigv4.FailMissing {
+		msg = "Missing Authentication Token"
 	}
-	awsproto.WriteJSONError(w, r, s.log, e)
+	status := http.StatusForbidden
+	if kind == sigv4.FailIncomplete {
+		status = http.StatusBadRequest
+	}
+	code := codes[0]
+	if _, query := s.query[sigv4.ClaimedService(r)]; query {
+		code = codes[1]
+	}
+	s.writeError(w, r, awserr.New(code, status, "%s", msg))
 }

@@ -55,6 +55,13 @@ type Server struct {
 	keys    *accesskeys.Service
 	verify  *sigv4.Verifier
 	restAPI *awsproto.Router
+	// query holds the awsQuery services (sts, iam) by signing name.
+	query map[string]*awsproto.QueryService
+	// public serves routes that carry no SigV4: browser redirects of OAuth
+	// flows, OIDC discovery and JWKS of our issuers, bearer-token invokes.
+	public *http.ServeMux
+
+	closers []func()
 
 	// Info is what bootstrap found or created.
 	Info Bootstrap
@@ -121,7 +128,26 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		Vault:     tokenvault.NewService(s.store, s.now),
 		Tags:      tags,
 	}
-	s.restAPI = awsproto.NewRouter(s.log, cp.Operations())
+	s.query = map[string]*awsproto.QueryService{}
+	s.public = http.NewServeMux()
+	m := &mounts{
+		deps: deps{
+			cfg: cfg, log: s.log, store: s.store, sealer: sealer, now: s.now,
+			publicURL: s.publicURL, accountID: info.AccountID, keys: s.keys,
+			workloads: workloads, providers: providers, tags: tags,
+		},
+		rest:   cp.Operations(),
+		query:  s.query,
+		public: s.public,
+	}
+	for _, mount := range []func(context.Context, *mounts) error{mountFederation, mountDataPlane} {
+		if err := mount(ctx, m); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	s.closers = m.closers
+	s.restAPI = awsproto.NewRouter(s.log, m.rest)
 	s.verify = &sigv4.Verifier{Credentials: s.keys, Now: s.now}
 	return s, nil
 }
@@ -134,6 +160,9 @@ func (s *Server) Store() store.Store { return s.store }
 
 // Close releases what the server opened.
 func (s *Server) Close() {
+	for _, c := range s.closers {
+		c()
+	}
 	if s.ownsStore && s.store != nil {
 		if err := s.store.Close(); err != nil {
 			s.log.Warn("closing store", slog.String("error", err.Error()))

@@ -15,7 +15,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcore"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/agentcore-identity/agentcore/internal/config"
 	"github.com/agentcore-identity/agentcore/internal/seal"
@@ -150,6 +153,36 @@ func StaticCredentials(akid, secret string) aws.CredentialsProvider {
 // server. Retries are off so each call is exactly one request.
 func (e *Env) Control(optFns ...func(*bedrockagentcorecontrol.Options)) *bedrockagentcorecontrol.Client {
 	return bedrockagentcorecontrol.New(bedrockagentcorecontrol.Options{
+		BaseEndpoint:     aws.String(e.URL),
+		Region:           e.Region,
+		Credentials:      e.Credentials(),
+		RetryMaxAttempts: 1,
+	}, optFns...)
+}
+
+// Data returns a real bedrockagentcore (data plane) client.
+func (e *Env) Data(optFns ...func(*bedrockagentcore.Options)) *bedrockagentcore.Client {
+	return bedrockagentcore.New(bedrockagentcore.Options{
+		BaseEndpoint:     aws.String(e.URL),
+		Region:           e.Region,
+		Credentials:      e.Credentials(),
+		RetryMaxAttempts: 1,
+	}, optFns...)
+}
+
+// STS returns a real STS client.
+func (e *Env) STS(optFns ...func(*sts.Options)) *sts.Client {
+	return sts.New(sts.Options{
+		BaseEndpoint:     aws.String(e.URL),
+		Region:           e.Region,
+		Credentials:      e.Credentials(),
+		RetryMaxAttempts: 1,
+	}, optFns...)
+}
+
+// IAM returns a real IAM client.
+func (e *Env) IAM(optFns ...func(*iam.Options)) *iam.Client {
+	return iam.New(iam.Options{
 		BaseEndpoint:     aws.String(e.URL),
 		Region:           e.Region,
 		Credentials:      e.Credentials(),

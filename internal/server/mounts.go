@@ -1,0 +1,42 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/agentcore-identity/agentcore/internal/accesskeys"
+	"github.com/agentcore-identity/agentcore/internal/awsproto"
+	"github.com/agentcore-identity/agentcore/internal/config"
+	"github.com/agentcore-identity/agentcore/internal/credprovider"
+	"github.com/agentcore-identity/agentcore/internal/seal"
+	"github.com/agentcore-identity/agentcore/internal/store"
+	"github.com/agentcore-identity/agentcore/internal/tagging"
+	"github.com/agentcore-identity/agentcore/internal/workload"
+)
+
+// deps are the shared components every surface may build on.
+type deps struct {
+	cfg       config.Config
+	log       *slog.Logger
+	store     store.Store
+	sealer    seal.Sealer
+	now       func() time.Time
+	publicURL string
+	accountID string
+	keys      *accesskeys.Service
+	workloads *workload.Service
+	providers *credprovider.Service
+	tags      *tagging.Service
+}
+
+// mounts collects what each surface contributes: restJson operations
+// (bedrock-agentcore signing name), awsQuery services (by signing name),
+// unauthenticated public routes, and cleanup on Close.
+type mounts struct {
+	deps
+	rest    []awsproto.Operation
+	query   map[string]*awsproto.QueryService
+	public  *http.ServeMux
+	closers []func()
+}
