@@ -13,6 +13,7 @@ import (
 
 	"github.com/agentcore-identity/agentcore/internal/arn"
 	"github.com/agentcore-identity/agentcore/internal/awserr"
+	"github.com/agentcore-identity/agentcore/internal/inbound"
 	"github.com/agentcore-identity/agentcore/internal/store"
 	"github.com/agentcore-identity/agentcore/internal/tagging"
 	"github.com/agentcore-identity/agentcore/internal/validate"
@@ -39,14 +40,18 @@ type Identity struct {
 	Name       string
 	ARN        string
 	ReturnURLs []string
+	// Authorizer, when set, validates end-user JWTs presented for this
+	// workload (GetWorkloadAccessTokenForJWT).
+	Authorizer *inbound.JWTAuthorizerConfig
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
 
 // doc is the stored document.
 type doc struct {
-	Name       string   `json:"name"`
-	ReturnURLs []string `json:"allowedResourceOauth2ReturnUrls"`
+	Name       string                       `json:"name"`
+	ReturnURLs []string                     `json:"allowedResourceOauth2ReturnUrls"`
+	Authorizer *inbound.JWTAuthorizerConfig `json:"authorizer,omitempty"`
 }
 
 // Service manages workload identities.
@@ -209,6 +214,7 @@ func (s *Service) fromRecord(rec store.Record) (Identity, error) {
 		Name:       d.Name,
 		ARN:        arn.WorkloadIdentity(s.region, rec.Account, d.Name),
 		ReturnURLs: nonNil(d.ReturnURLs),
+		Authorizer: d.Authorizer,
 		CreatedAt:  rec.CreatedAt,
 		UpdatedAt:  rec.UpdatedAt,
 	}, nil
