@@ -55,6 +55,9 @@ so that several replicas share it.`,
 	f.IntVar(&cfg.Quotas.WorkloadIdentities, "quota-workload-identities", cfg.Quotas.WorkloadIdentities, "workload identities per account")
 	f.IntVar(&cfg.Quotas.OAuth2Providers, "quota-oauth2-providers", cfg.Quotas.OAuth2Providers, "OAuth2 credential providers per account")
 	f.IntVar(&cfg.Quotas.APIKeyProviders, "quota-apikey-providers", cfg.Quotas.APIKeyProviders, "API-key credential providers per account")
+	f.Float64Var(&cfg.RateLimits.TokenRequestsPerSecond, "rate-limit-token-requests", cfg.RateLimits.TokenRequestsPerSecond, "token requests per second per account (0 = unlimited)")
+	f.IntVar(&cfg.RateLimits.TokenBurst, "rate-limit-token-burst", cfg.RateLimits.TokenBurst, "token requests allowed at once per account")
+	f.BoolVar(&cfg.Metrics, "metrics", cfg.Metrics, "serve Prometheus metrics on /metrics")
 	return cmd
 }
 

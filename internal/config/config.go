@@ -29,6 +29,13 @@ type Quotas struct {
 	APIKeyProviders    int
 }
 
+// RateLimits are per-account request rates (seed 002: token requests
+// 100/s per account).
+type RateLimits struct {
+	TokenRequestsPerSecond float64 // credential vends; 0 disables
+	TokenBurst             int     // requests allowed at once
+}
+
 // Config is the server configuration.
 type Config struct {
 	Addr        string // listen address
@@ -44,6 +51,9 @@ type Config struct {
 	MaxBodySize int64  // bytes accepted in one API request body
 	ShutdownTTL time.Duration
 	Quotas      Quotas
+	RateLimits  RateLimits
+	// Metrics serves Prometheus metrics on /metrics.
+	Metrics bool
 }
 
 // Default returns the configuration used when nothing is set.
@@ -62,6 +72,8 @@ func Default() Config {
 			OAuth2Providers:    100,
 			APIKeyProviders:    50,
 		},
+		RateLimits: RateLimits{TokenRequestsPerSecond: 100, TokenBurst: 100},
+		Metrics:    true,
 	}
 }
 
@@ -126,6 +138,9 @@ func (c *Config) Validate() error {
 		if q < 1 {
 			errs = append(errs, fmt.Errorf("%s %d: must be at least 1", name, q))
 		}
+	}
+	if c.RateLimits.TokenRequestsPerSecond < 0 || c.RateLimits.TokenBurst < 0 {
+		errs = append(errs, errors.New("rate limits must not be negative"))
 	}
 	return errors.Join(errs...)
 }

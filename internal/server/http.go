@@ -26,6 +26,9 @@ func (s *Server) Handler() http.Handler {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", s.ready)
+	if s.cfg.Metrics {
+		mux.Handle("GET /metrics", s.metrics.Handler())
+	}
 	mux.HandleFunc("/", s.route)
 	return s.withRequestLog(mux)
 }
@@ -51,6 +54,22 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, _ = io.WriteString(w, "ready\n")
+}
+
+// requestInfo is filled in while a request is dispatched, for the access
+// log and metrics.
+type requestInfo struct {
+	service   string
+	operation string
+}
+
+type requestInfoKey struct{}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	if ri, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		return ri
+	}
+	return &requestInfo{}
 }
 
 type statusRecorder struct {
@@ -79,7 +98,8 @@ func (s *Server) withRequestLog(next http.Handler) http.Handler {
 		start := time.Now()
 		id := uuid.NewString()
 		w.Header().Set("x-amzn-RequestId", id)
-		ctx := awsproto.WithRequestID(r.Context(), id)
+		info := &requestInfo{}
+		ctx := context.WithValue(awsproto.WithRequestID(r.Context(), id), requestInfoKey{}, info)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			if p := recover(); p != nil {
@@ -88,12 +108,17 @@ func (s *Server) withRequestLog(next http.Handler) http.Handler {
 					awsproto.WriteJSONError(rec, r.WithContext(ctx), nil, awserr.Internal(errors.New("panic")))
 				}
 			}
+			elapsed := time.Since(start)
+			if info.operation != "" {
+				s.metrics.ObserveRequest(info.service, info.operation, rec.status, elapsed)
+			}
 			s.log.Info("request",
 				slog.String("request_id", id),
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.EscapedPath()),
+				slog.String("operation", info.operation),
 				slog.Int("status", rec.status),
-				slog.Duration("duration", time.Since(start)),
+				slog.Duration("duration", elapsed),
 				slog.String("remote", r.RemoteAddr))
 		}()
 		next.ServeHTTP(rec, r.WithContext(ctx))
@@ -131,6 +156,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = r.WithContext(principal.With(r.Context(), p))
+	info := infoFrom(r.Context())
+	info.service = scope.Service
 
 	if scope.Service == restService {
 		op, labels, ok := s.restAPI.Match(r)
@@ -139,10 +166,20 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 				"No operation matches %s %s.", r.Method, r.URL.EscapedPath()))
 			return
 		}
+		info.operation = op.Name
+		if err := s.throttle(r.Context(), scope.Service, op.Name, p.AccountID); err != nil {
+			awsproto.WriteJSONError(w, r, s.log, err)
+			return
+		}
 		s.restAPI.Serve(w, r, body, op, labels)
 		return
 	}
 	if qs, ok := s.query[scope.Service]; ok {
+		info.operation = queryAction(r, body)
+		if err := s.throttle(r.Context(), scope.Service, info.operation, p.AccountID); err != nil {
+			qs.WriteError(w, r, err)
+			return
+		}
 		qs.Serve(w, r, body)
 		return
 	}

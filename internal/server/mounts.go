@@ -9,6 +9,7 @@ import (
 	"github.com/agentcore-identity/agentcore/internal/awsproto"
 	"github.com/agentcore-identity/agentcore/internal/config"
 	"github.com/agentcore-identity/agentcore/internal/credprovider"
+	"github.com/agentcore-identity/agentcore/internal/metrics"
 	"github.com/agentcore-identity/agentcore/internal/seal"
 	"github.com/agentcore-identity/agentcore/internal/store"
 	"github.com/agentcore-identity/agentcore/internal/tagging"
@@ -28,6 +29,7 @@ type deps struct {
 	workloads *workload.Service
 	providers *credprovider.Service
 	tags      *tagging.Service
+	metrics   *metrics.Metrics
 }
 
 // mounts collects what each surface contributes: restJson operations

@@ -18,6 +18,8 @@ import (
 	"github.com/agentcore-identity/agentcore/internal/config"
 	"github.com/agentcore-identity/agentcore/internal/controlplane"
 	"github.com/agentcore-identity/agentcore/internal/credprovider"
+	"github.com/agentcore-identity/agentcore/internal/metrics"
+	"github.com/agentcore-identity/agentcore/internal/quota"
 	"github.com/agentcore-identity/agentcore/internal/seal"
 	"github.com/agentcore-identity/agentcore/internal/sigv4"
 	"github.com/agentcore-identity/agentcore/internal/store"
@@ -41,6 +43,9 @@ type Options struct {
 	// PublicURL overrides Config.PublicURL (tests that learn their port
 	// only after listening).
 	PublicURL string
+	// Limiter, when set, replaces the in-process rate limiter (several
+	// replicas share one).
+	Limiter quota.Limiter
 }
 
 // Server is a running agentcore service.
@@ -62,6 +67,8 @@ type Server struct {
 	public *http.ServeMux
 
 	closers []func()
+	metrics *metrics.Metrics
+	limiter quota.Limiter
 
 	// Info is what bootstrap found or created.
 	Info Bootstrap
@@ -104,6 +111,15 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		s.store, s.ownsStore = st, true
 	}
 
+	s.metrics = metrics.New()
+	s.limiter = opts.Limiter
+	if s.limiter == nil {
+		s.limiter = quota.NewLocal(map[string]quota.Limit{
+			ClassToken: {Rate: cfg.RateLimits.TokenRequestsPerSecond, Burst: cfg.RateLimits.TokenBurst},
+		}, s.now)
+	}
+	s.metrics.SetRateLimit(ClassToken, cfg.RateLimits.TokenRequestsPerSecond)
+
 	s.keys = accesskeys.NewService(s.store, sealer)
 	info, err := bootstrap(ctx, s.store, s.keys, cfg, s.log)
 	if err != nil {
@@ -134,7 +150,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		deps: deps{
 			cfg: cfg, log: s.log, store: s.store, sealer: sealer, now: s.now,
 			publicURL: s.publicURL, accountID: info.AccountID, keys: s.keys,
-			workloads: workloads, providers: providers, tags: tags,
+			workloads: workloads, providers: providers, tags: tags, metrics: s.metrics,
 		},
 		rest:   cp.Operations(),
 		query:  s.query,

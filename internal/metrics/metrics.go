@@ -1,0 +1,97 @@
+// Package metrics owns the service's Prometheus registry: request counts
+// and latencies per operation and outcome, throttles, and the counters
+// domain services feed (refreshes, JWKS fetches, vault size). One Metrics
+// value is built by the server and passed to whoever records; there is no
+// global registry.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics is the set of instruments.
+type Metrics struct {
+	registry *prometheus.Registry
+
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	throttles *prometheus.CounterVec
+	rateLimit *prometheus.GaugeVec
+
+	// Refreshes counts OAuth2 refresh-token grants by outcome.
+	Refreshes *prometheus.CounterVec
+	// JWKSFetches counts fetches of inbound issuers' key sets by outcome.
+	JWKSFetches *prometheus.CounterVec
+	// Vends counts credentials handed out, by kind (api_key, oauth2_m2m,
+	// oauth2_user, workload_access_token, web_identity_token).
+	Vends *prometheus.CounterVec
+}
+
+// New builds the instruments on a fresh registry, with Go runtime and
+// process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentcore_requests_total",
+			Help: "API requests by service, operation and HTTP status.",
+		}, []string{"service", "operation", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "agentcore_request_duration_seconds",
+			Help:    "API request latency by service and operation.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"service", "operation"}),
+		throttles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentcore_throttled_requests_total",
+			Help: "Requests refused by a rate limit, by limit class.",
+		}, []string{"class"}),
+		rateLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "agentcore_rate_limit_per_second",
+			Help: "Configured sustained request rate per account, by limit class.",
+		}, []string{"class"}),
+		Refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentcore_oauth2_refreshes_total",
+			Help: "OAuth2 refresh-token grants by outcome.",
+		}, []string{"outcome"}),
+		JWKSFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentcore_jwks_fetches_total",
+			Help: "Fetches of inbound identity providers' JWKS by outcome.",
+		}, []string{"outcome"}),
+		Vends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentcore_credential_vends_total",
+			Help: "Credentials handed out, by kind.",
+		}, []string{"kind"}),
+	}
+	m.registry.MustRegister(m.requests, m.latency, m.throttles, m.rateLimit, m.Refreshes, m.JWKSFetches, m.Vends,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Register adds a collector owned by a domain package (e.g. a vault-size
+// gauge function).
+func (m *Metrics) Register(c prometheus.Collector) error { return m.registry.Register(c) }
+
+// ObserveRequest records one finished API request.
+func (m *Metrics) ObserveRequest(service, operation string, status int, d time.Duration) {
+	m.requests.WithLabelValues(service, operation, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(service, operation).Observe(d.Seconds())
+}
+
+// Throttled records a refusal by the limit class.
+func (m *Metrics) Throttled(class string) { m.throttles.WithLabelValues(class).Inc() }
+
+// SetRateLimit publishes a configured limit.
+func (m *Metrics) SetRateLimit(class string, perSecond float64) {
+	m.rateLimit.WithLabelValues(class).Set(perSecond)
+}
+
+// Handler serves the registry in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
