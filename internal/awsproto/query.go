@@ -79,11 +79,21 @@ type responseMetadata struct {
 	RequestID string `xml:"RequestId"`
 }
 
+// queryResult is the <ActionResult> element. Its members are the fields of
+// Inner, directly: a plain struct field would add an <Inner> element that
+// the SDKs skip as unknown, losing every member.
+type queryResult struct {
+	XMLName xml.Name
+	Inner   any
+}
+
+// MarshalXML renders Inner's fields as children of <ActionResult>.
+func (q queryResult) MarshalXML(e *xml.Encoder, _ xml.StartElement) error {
+	return e.EncodeElement(q.Inner, xml.StartElement{Name: q.XMLName})
+}
+
 func (s *QueryService) writeResult(w http.ResponseWriter, r *http.Request, action string, out any) {
-	type result struct {
-		XMLName xml.Name
-		Inner   any `xml:",omitempty"`
-	}
+	type result = queryResult
 	type envelope struct {
 		XMLName  xml.Name
 		Xmlns    string           `xml:"xmlns,attr"`
