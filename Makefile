@@ -2,7 +2,7 @@
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: run build test check lint fmt-check vet bench
+.PHONY: run build test check lint fmt-check vet bench fuzz
 
 run: ## run the server (embedded SQLite in ./.agentcore)
 	$(GO) run ./cmd/agentcore server
@@ -26,6 +26,9 @@ lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 check: test lint
+
+fuzz: ## every fuzz target for FUZZTIME (default 10s) each
+	./scripts/fuzz.sh
 
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./bench/...
