@@ -58,6 +58,8 @@ so that several replicas share it.`,
 	f.Float64Var(&cfg.RateLimits.TokenRequestsPerSecond, "rate-limit-token-requests", cfg.RateLimits.TokenRequestsPerSecond, "token requests per second per account (0 = unlimited)")
 	f.IntVar(&cfg.RateLimits.TokenBurst, "rate-limit-token-burst", cfg.RateLimits.TokenBurst, "token requests allowed at once per account")
 	f.BoolVar(&cfg.Metrics, "metrics", cfg.Metrics, "serve Prometheus metrics on /metrics")
+	f.StringVar(&cfg.AuditLog, "audit-log", cfg.AuditLog, "also append audit events as JSON lines to this file")
+	f.DurationVar(&cfg.SigningKeyRotation, "signing-key-rotation", cfg.SigningKeyRotation, "how long a JWT signing key stays active before rotation")
 	return cmd
 }
 

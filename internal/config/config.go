@@ -54,6 +54,11 @@ type Config struct {
 	RateLimits  RateLimits
 	// Metrics serves Prometheus metrics on /metrics.
 	Metrics bool
+	// AuditLog, when set, also appends every audit event as a JSON line to
+	// this file.
+	AuditLog string
+	// SigningKeyRotation is how long a JWT signing key stays active.
+	SigningKeyRotation time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -74,6 +79,8 @@ func Default() Config {
 		},
 		RateLimits: RateLimits{TokenRequestsPerSecond: 100, TokenBurst: 100},
 		Metrics:    true,
+
+		SigningKeyRotation: 24 * time.Hour,
 	}
 }
 
@@ -141,6 +148,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RateLimits.TokenRequestsPerSecond < 0 || c.RateLimits.TokenBurst < 0 {
 		errs = append(errs, errors.New("rate limits must not be negative"))
+	}
+	if c.SigningKeyRotation < time.Minute {
+		errs = append(errs, fmt.Errorf("signing-key-rotation %s: must be at least 1m", c.SigningKeyRotation))
 	}
 	return errors.Join(errs...)
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 
+	"github.com/agentcore-identity/agentcore/internal/audit"
 	"github.com/agentcore-identity/agentcore/internal/awserr"
 	"github.com/agentcore-identity/agentcore/internal/awsproto"
 	"github.com/agentcore-identity/agentcore/internal/credprovider"
@@ -104,6 +105,7 @@ func (h *Handlers) getWorkloadAccessToken(ctx context.Context, req *awsproto.Req
 	if err != nil {
 		return nil, err
 	}
+	audit.Note(ctx, audit.Details{Workload: wl.Name})
 	return h.mint(ctx, wat.Claims{Account: p.AccountID, Workload: wl.Name})
 }
 
@@ -124,6 +126,7 @@ func (h *Handlers) getWorkloadAccessTokenForUserID(ctx context.Context, req *aws
 	if err != nil {
 		return nil, err
 	}
+	audit.Note(ctx, audit.Details{Workload: wl.Name, User: *in.UserID})
 	return h.mint(ctx, wat.Claims{Account: p.AccountID, Workload: wl.Name, UserID: *in.UserID,
 		Source: wat.SourceUserID, ArtifactHash: wat.HashArtifact(*in.UserID)})
 }
@@ -145,10 +148,12 @@ func (h *Handlers) getWorkloadAccessTokenForJWT(ctx context.Context, req *awspro
 	if err != nil {
 		return nil, err
 	}
+	audit.Note(ctx, audit.Details{Workload: wl.Name})
 	caller, err := h.validateUserToken(ctx, wl, *in.UserToken)
 	if err != nil {
 		return nil, err
 	}
+	audit.Note(ctx, audit.Details{User: caller.UserID()})
 	return h.mint(ctx, wat.Claims{Account: p.AccountID, Workload: wl.Name, UserID: caller.UserID(),
 		Source: wat.SourceJWT, ArtifactHash: wat.HashArtifact(*in.UserToken)})
 }
@@ -191,6 +196,9 @@ func (h *Handlers) verifyWAT(ctx context.Context, account string, token *string,
 		return wat.Claims{}, err
 	}
 	c, err := h.Tokens.Verify(ctx, account, *token)
+	if err == nil {
+		audit.Note(ctx, audit.Details{Workload: c.Workload, User: c.UserID})
+	}
 	if errors.Is(err, wat.ErrInvalid) {
 		return wat.Claims{}, awserr.AccessDenied("The workload access token is invalid or expired.")
 	}
@@ -218,6 +226,7 @@ func (h *Handlers) getResourceAPIKey(ctx context.Context, req *awsproto.Request)
 	var v validate.Errors
 	if v.Required("resourceCredentialProviderName", in.ProviderName != nil) {
 		v.String("resourceCredentialProviderName", *in.ProviderName, 1, 128, providerNameRE)
+		audit.Note(ctx, audit.Details{Provider: *in.ProviderName})
 	}
 	if _, err := h.verifyWAT(ctx, p.AccountID, in.WorkloadIdentityToken, &v); err != nil {
 		return nil, err

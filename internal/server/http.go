@@ -167,11 +167,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		info.operation = op.Name
+		// Throttled requests are counted in metrics, not audited: under a
+		// flood, refusals must stay cheap.
 		if err := s.throttle(r.Context(), scope.Service, op.Name, p.AccountID); err != nil {
 			awsproto.WriteJSONError(w, r, s.log, err)
 			return
 		}
-		s.restAPI.Serve(w, r, body, op, labels)
+		s.serveAudited(w, r, body, func(w http.ResponseWriter, r *http.Request) {
+			s.restAPI.Serve(w, r, body, op, labels)
+		}, s.jsonError)
 		return
 	}
 	if qs, ok := s.query[scope.Service]; ok {
@@ -180,11 +184,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			qs.WriteError(w, r, err)
 			return
 		}
-		qs.Serve(w, r, body)
+		s.serveAudited(w, r, body, func(w http.ResponseWriter, r *http.Request) {
+			qs.Serve(w, r, body)
+		}, qs.WriteError)
 		return
 	}
 	awsproto.WriteJSONError(w, r, s.log, awserr.New(awserr.CodeUnrecognizedClient, http.StatusForbidden,
 		"Service %q in the credential scope is not served by this endpoint.", scope.Service))
+}
+
+func (s *Server) jsonError(w http.ResponseWriter, r *http.Request, err error) {
+	awsproto.WriteJSONError(w, r, s.log, err)
 }
 
 // restService is the SigV4 signing name of both AgentCore planes.

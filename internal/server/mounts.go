@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agentcore-identity/agentcore/internal/accesskeys"
+	"github.com/agentcore-identity/agentcore/internal/audit"
 	"github.com/agentcore-identity/agentcore/internal/awsproto"
 	"github.com/agentcore-identity/agentcore/internal/config"
 	"github.com/agentcore-identity/agentcore/internal/credprovider"
@@ -30,6 +31,7 @@ type deps struct {
 	providers *credprovider.Service
 	tags      *tagging.Service
 	metrics   *metrics.Metrics
+	audit     *audit.Trail
 }
 
 // mounts collects what each surface contributes: restJson operations

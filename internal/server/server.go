@@ -14,6 +14,7 @@ import (
 
 	"github.com/agentcore-identity/agentcore/internal/accesskeys"
 	"github.com/agentcore-identity/agentcore/internal/arn"
+	"github.com/agentcore-identity/agentcore/internal/audit"
 	"github.com/agentcore-identity/agentcore/internal/awsproto"
 	"github.com/agentcore-identity/agentcore/internal/config"
 	"github.com/agentcore-identity/agentcore/internal/controlplane"
@@ -69,6 +70,7 @@ type Server struct {
 	closers []func()
 	metrics *metrics.Metrics
 	limiter quota.Limiter
+	audit   *audit.Trail
 
 	// Info is what bootstrap found or created.
 	Info Bootstrap
@@ -120,6 +122,18 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.metrics.SetRateLimit(ClassToken, cfg.RateLimits.TokenRequestsPerSecond)
 
+	var sinks []audit.Sink
+	if cfg.AuditLog != "" {
+		fs, err := audit.OpenFileSink(cfg.AuditLog)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		sinks = append(sinks, fs)
+		s.closers = append(s.closers, func() { _ = fs.Close() })
+	}
+	s.audit = audit.NewTrail(s.store, s.now, sinks...)
+
 	s.keys = accesskeys.NewService(s.store, sealer)
 	info, err := bootstrap(ctx, s.store, s.keys, cfg, s.log)
 	if err != nil {
@@ -150,7 +164,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		deps: deps{
 			cfg: cfg, log: s.log, store: s.store, sealer: sealer, now: s.now,
 			publicURL: s.publicURL, accountID: info.AccountID, keys: s.keys,
-			workloads: workloads, providers: providers, tags: tags, metrics: s.metrics,
+			workloads: workloads, providers: providers, tags: tags, metrics: s.metrics, audit: s.audit,
 		},
 		rest:   cp.Operations(),
 		query:  s.query,
@@ -162,7 +176,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.closers = m.closers
+	s.closers = append(s.closers, m.closers...)
 	s.restAPI = awsproto.NewRouter(s.log, m.rest)
 	s.verify = &sigv4.Verifier{Credentials: s.keys, Now: s.now}
 	return s, nil
@@ -170,6 +184,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 
 // PublicURL is the base URL the server advertises.
 func (s *Server) PublicURL() string { return s.publicURL }
+
+// Audit exposes the audit trail (for admin commands and tests).
+func (s *Server) Audit() *audit.Trail { return s.audit }
 
 // Store exposes the store (for tests and admin commands in-process).
 func (s *Server) Store() store.Store { return s.store }

@@ -45,6 +45,12 @@ type Options struct {
 	SQLitePath string
 	// Configure may change the configuration before the server starts.
 	Configure func(*config.Config)
+	// Now, when set, is the clock of the server and its store (a fake
+	// clock lets tests expire keys and records without sleeping; keep it
+	// within 5 minutes of real time while SDK clients sign requests).
+	Now func() time.Time
+	// WrapStore, when set, wraps the real store (error injection).
+	WrapStore func(store.Store) store.Store
 }
 
 // Env is a running test server.
@@ -58,6 +64,9 @@ type Env struct {
 	SecretKey string
 	// Logs holds everything the server logged.
 	Logs *SyncBuffer
+	// KEK is the server's key-encryption key, for tests that act as a
+	// second process on the same store (admin commands, other replicas).
+	KEK seal.KEKProvider
 }
 
 // SyncBuffer is a goroutine-safe log sink.
@@ -88,18 +97,21 @@ func Start(t testing.TB, opts Options) *Env {
 	switch opts.Backend {
 	case Postgres:
 		url := pgtest.NewDatabase(t)
-		st, err = postgres.Open(ctx, postgres.Options{URL: url})
+		st, err = postgres.Open(ctx, postgres.Options{URL: url, Now: opts.Now})
 	default:
 		path := opts.SQLitePath
 		if path == "" {
 			path = ":memory:"
 		}
-		st, err = sqlite.Open(ctx, sqlite.Options{Path: path})
+		st, err = sqlite.Open(ctx, sqlite.Options{Path: path, Now: opts.Now})
 	}
 	if err != nil {
 		t.Fatalf("open %s store: %v", opts.Backend, err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
+	if opts.WrapStore != nil {
+		st = opts.WrapStore(st)
+	}
 
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
@@ -120,7 +132,7 @@ func Start(t testing.TB, opts Options) *Env {
 
 	hs := httptest.NewUnstartedServer(nil)
 	publicURL := "http://" + hs.Listener.Addr().String()
-	srv, err := server.New(ctx, server.Options{Config: cfg, Logger: log, Store: st, KEK: kek, PublicURL: publicURL})
+	srv, err := server.New(ctx, server.Options{Config: cfg, Logger: log, Store: st, KEK: kek, PublicURL: publicURL, Now: opts.Now})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
@@ -133,6 +145,7 @@ func Start(t testing.TB, opts Options) *Env {
 	return &Env{
 		URL: publicURL, Server: srv, Store: st, AccountID: srv.Info.AccountID, Region: cfg.Region,
 		AccessKey: srv.Info.AdminKey.AccessKeyID, SecretKey: srv.Info.AdminKey.SecretAccessKey, Logs: logs,
+		KEK: kek,
 	}
 }
 

@@ -1,0 +1,290 @@
+// Package audit keeps an append-only, hash-chained trail of what the
+// service did: every credential vend, every refusal of one, every change
+// to identities and providers, every key rotation. Each account has one
+// chain; a record's hash covers its content and the previous record's hash,
+// so editing, removing or reordering a stored record breaks verification.
+// Records never hold secrets.
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/agentcore-identity/agentcore/internal/store"
+)
+
+// Store kinds.
+const (
+	KindEvent = "audit-event"
+	KindHead  = "audit-head"
+	headKey   = "head"
+)
+
+// Outcomes.
+const (
+	OutcomeSuccess = "Success"
+	OutcomeDenied  = "Denied"
+	OutcomeFailed  = "Failed"
+)
+
+// Event is one audit record. Seq, PrevHash and Hash are set by Append.
+type Event struct {
+	Seq         int64     `json:"seq"`
+	Time        time.Time `json:"time"`
+	Account     string    `json:"account"`
+	Principal   string    `json:"principal,omitempty"`
+	AccessKeyID string    `json:"accessKeyId,omitempty"`
+	Service     string    `json:"service"`
+	Operation   string    `json:"operation"`
+	Outcome     string    `json:"outcome"`
+	ErrorCode   string    `json:"errorCode,omitempty"`
+	Workload    string    `json:"workload,omitempty"`
+	User        string    `json:"user,omitempty"`
+	Provider    string    `json:"provider,omitempty"`
+	Resource    string    `json:"resource,omitempty"`
+	RequestID   string    `json:"requestId,omitempty"`
+	SourceIP    string    `json:"sourceIp,omitempty"`
+	PrevHash    string    `json:"prevHash"`
+	Hash        string    `json:"hash"`
+}
+
+type head struct {
+	Seq  int64  `json:"seq"`
+	Hash string `json:"hash"`
+}
+
+// Sink receives each appended event (e.g. a JSON-lines file); a sink error
+// does not undo the append.
+type Sink interface {
+	Write(ctx context.Context, e Event) error
+}
+
+// Trail appends and reads audit events.
+type Trail struct {
+	store store.Store
+	now   func() time.Time
+	sinks []Sink
+}
+
+// NewTrail builds a trail over st.
+func NewTrail(st store.Store, now func() time.Time, sinks ...Sink) *Trail {
+	if now == nil {
+		now = time.Now
+	}
+	return &Trail{store: st, now: now, sinks: sinks}
+}
+
+// genesis is the PrevHash of an account's first record.
+const genesis = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// digest is the chained hash of e (with Hash empty).
+func digest(e Event) (string, error) {
+	e.Hash = ""
+	b, err := json.Marshal(e)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(append([]byte(e.PrevHash), b...))
+	return hex.EncodeToString(sum[:]), nil
+}
+
+func seqKey(seq int64) string { return fmt.Sprintf("%020d", seq) }
+
+// Append adds e to its account's chain. Appends from concurrent requests
+// and replicas serialize on the chain head's row lock.
+func (t *Trail) Append(ctx context.Context, e Event) (Event, error) {
+	if e.Account == "" || e.Operation == "" || e.Outcome == "" {
+		return Event{}, errors.New("audit: event needs account, operation and outcome")
+	}
+	if e.Time.IsZero() {
+		e.Time = t.now()
+	}
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	if err := t.ensureHead(ctx, e.Account); err != nil {
+		return Event{}, err
+	}
+	err := t.store.InTx(ctx, func(tx store.Tx) error {
+		_, err := tx.Update(ctx, KindHead, e.Account, headKey, func(cur store.Record) (store.Record, error) {
+			var h head
+			if err := json.Unmarshal(cur.Data, &h); err != nil {
+				return cur, fmt.Errorf("audit: decode chain head: %w", err)
+			}
+			e.Seq, e.PrevHash = h.Seq+1, h.Hash
+			var err error
+			if e.Hash, err = digest(e); err != nil {
+				return cur, err
+			}
+			cur.Data, err = json.Marshal(head{Seq: e.Seq, Hash: e.Hash})
+			return cur, err
+		})
+		if err != nil {
+			return err
+		}
+		data, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Create(ctx, store.Record{Kind: KindEvent, Account: e.Account, Key: seqKey(e.Seq), Data: data}, store.CreateOptions{})
+		return err
+	})
+	if err != nil {
+		return Event{}, fmt.Errorf("audit: append: %w", err)
+	}
+	for _, s := range t.sinks {
+		_ = s.Write(ctx, e) // best effort: the store is the record of truth
+	}
+	return e, nil
+}
+
+// ensureHead creates an account's chain head on first use; a concurrent
+// creator winning the race is fine.
+func (t *Trail) ensureHead(ctx context.Context, account string) error {
+	if _, err := t.store.Get(ctx, KindHead, account, headKey); err == nil {
+		return nil
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("audit: read chain head: %w", err)
+	}
+	data, _ := json.Marshal(head{Hash: genesis})
+	_, err := t.store.Create(ctx, store.Record{Kind: KindHead, Account: account, Key: headKey, Data: data}, store.CreateOptions{})
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("audit: create chain head: %w", err)
+	}
+	return nil
+}
+
+// Filter selects events for Lookup. Zero fields match everything.
+type Filter struct {
+	Start, End time.Time // End exclusive
+	Workload   string
+	User       string
+	Provider   string
+	Operation  string
+	Outcome    string
+}
+
+func (f Filter) match(e Event) bool {
+	return (f.Start.IsZero() || !e.Time.Before(f.Start)) &&
+		(f.End.IsZero() || e.Time.Before(f.End)) &&
+		(f.Workload == "" || e.Workload == f.Workload) &&
+		(f.User == "" || e.User == f.User) &&
+		(f.Provider == "" || e.Provider == f.Provider) &&
+		(f.Operation == "" || e.Operation == f.Operation) &&
+		(f.Outcome == "" || e.Outcome == f.Outcome)
+}
+
+// Lookup returns up to limit matching events after sequence number after,
+// oldest first, and the sequence number to continue from (0 when done).
+func (t *Trail) Lookup(ctx context.Context, account string, f Filter, after int64, limit int) ([]Event, int64, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	var out []Event
+	cursor := ""
+	if after > 0 {
+		cursor = seqKey(after)
+	}
+	for {
+		page, err := t.store.List(ctx, KindEvent, account, store.ListOptions{After: cursor, Limit: 500})
+		if err != nil {
+			return nil, 0, fmt.Errorf("audit: lookup: %w", err)
+		}
+		for _, rec := range page.Records {
+			var e Event
+			if err := json.Unmarshal(rec.Data, &e); err != nil {
+				return nil, 0, fmt.Errorf("audit: decode event %s: %w", rec.Key, err)
+			}
+			if f.match(e) {
+				out = append(out, e)
+				if len(out) == limit {
+					return out, e.Seq, nil
+				}
+			}
+		}
+		if page.Next == "" {
+			return out, 0, nil
+		}
+		cursor = page.Next
+	}
+}
+
+// Report is the result of Verify.
+type Report struct {
+	Events int64
+	// BrokenAt is the first sequence number whose record does not chain
+	// (0 when the chain is intact); Reason says what is wrong.
+	BrokenAt int64
+	Reason   string
+}
+
+// OK reports an intact chain.
+func (r Report) OK() bool { return r.BrokenAt == 0 }
+
+// Verify walks an account's chain from the start and checks every link,
+// every hash, that sequence numbers have no gaps, and that the head points
+// at the last record.
+func (t *Trail) Verify(ctx context.Context, account string) (Report, error) {
+	var rep Report
+	prev := genesis
+	var seq int64
+	cursor := ""
+	fail := func(at int64, format string, args ...any) (Report, error) {
+		rep.BrokenAt, rep.Reason = at, fmt.Sprintf(format, args...)
+		return rep, nil
+	}
+	for {
+		page, err := t.store.List(ctx, KindEvent, account, store.ListOptions{After: cursor, Limit: 500})
+		if err != nil {
+			return rep, fmt.Errorf("audit: verify: %w", err)
+		}
+		for _, rec := range page.Records {
+			seq++
+			var e Event
+			if err := json.Unmarshal(rec.Data, &e); err != nil {
+				return fail(seq, "record %s does not decode", rec.Key)
+			}
+			if rec.Key != seqKey(seq) || e.Seq != seq {
+				return fail(seq, "expected record %d, found %s (seq %d): a record is missing or moved", seq, rec.Key, e.Seq)
+			}
+			if e.PrevHash != prev {
+				return fail(seq, "record %d does not link to record %d", seq, seq-1)
+			}
+			want, err := digest(e)
+			if err != nil {
+				return rep, err
+			}
+			if want != e.Hash {
+				return fail(seq, "record %d was modified (hash mismatch)", seq)
+			}
+			prev = e.Hash
+			rep.Events = seq
+		}
+		if page.Next == "" {
+			break
+		}
+		cursor = page.Next
+	}
+	rec, err := t.store.Get(ctx, KindHead, account, headKey)
+	if errors.Is(err, store.ErrNotFound) {
+		if seq == 0 {
+			return rep, nil
+		}
+		return fail(seq, "chain head is missing")
+	}
+	if err != nil {
+		return rep, fmt.Errorf("audit: verify: %w", err)
+	}
+	var h head
+	if err := json.Unmarshal(rec.Data, &h); err != nil {
+		return fail(seq, "chain head does not decode")
+	}
+	if h.Seq != seq || h.Hash != prev {
+		return fail(seq+1, "chain head is at %s, records end at %d: records were removed from the end", strconv.FormatInt(h.Seq, 10), seq)
+	}
+	return rep, nil
+}

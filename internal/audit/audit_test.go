@@ -1,0 +1,148 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agentcore-identity/agentcore/internal/store"
+	"github.com/agentcore-identity/agentcore/internal/store/postgres"
+	"github.com/agentcore-identity/agentcore/internal/store/postgres/pgtest"
+	"github.com/agentcore-identity/agentcore/internal/store/sqlite"
+)
+
+func backends(t *testing.T, fn func(t *testing.T, st store.Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := sqlite.Open(context.Background(), sqlite.Options{Path: t.TempDir() + "/a.db"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		fn(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		st, err := postgres.Open(context.Background(), postgres.Options{URL: pgtest.NewDatabase(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		fn(t, st)
+	})
+}
+
+func event(op, workload string) Event {
+	return Event{Account: "123456789012", Service: "bedrock-agentcore", Operation: op, Outcome: OutcomeSuccess,
+		Workload: workload, Principal: "arn:aws:iam::123456789012:user/admin"}
+}
+
+func TestConcurrentAppendsFormOneChain(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		tr := NewTrail(st, nil)
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for i := range 40 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := tr.Append(ctx, event("GetResourceApiKey", fmt.Sprintf("agent-%d", i%4)))
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("append: %v", err)
+			}
+		}
+		rep, err := tr.Verify(ctx, "123456789012")
+		if err != nil || !rep.OK() || rep.Events != 40 {
+			t.Fatalf("verify = %+v, %v; want 40 intact events", rep, err)
+		}
+		got, next, err := tr.Lookup(ctx, "123456789012", Filter{Workload: "agent-1"}, 0, 100)
+		if err != nil || len(got) != 10 || next != 0 {
+			t.Fatalf("lookup workload agent-1: %d events, next %d, %v", len(got), next, err)
+		}
+		page, next, err := tr.Lookup(ctx, "123456789012", Filter{}, 0, 15)
+		if err != nil || len(page) != 15 || next != 15 {
+			t.Fatalf("first page: %d events, next %d, %v", len(page), next, err)
+		}
+		rest, next, err := tr.Lookup(ctx, "123456789012", Filter{}, next, 100)
+		if err != nil || len(rest) != 25 || next != 0 || rest[0].Seq != 16 {
+			t.Fatalf("second page: %d events, next %d, %v", len(rest), next, err)
+		}
+		// Another account's chain is separate.
+		if rep, _ := tr.Verify(ctx, "999999999999"); !rep.OK() || rep.Events != 0 {
+			t.Fatalf("empty account: %+v", rep)
+		}
+	})
+}
+
+func TestTamperingIsDetected(t *testing.T) {
+	const acct = "123456789012"
+	cases := []struct {
+		name     string
+		tamper   func(ctx context.Context, st store.Store) error
+		brokenAt int64
+	}{
+		{"fail/modified-record", func(ctx context.Context, st store.Store) error {
+			_, err := st.Update(ctx, KindEvent, acct, seqKey(3), func(cur store.Record) (store.Record, error) {
+				var e Event
+				_ = json.Unmarshal(cur.Data, &e)
+				e.Outcome = OutcomeDenied // rewrite history
+				cur.Data, _ = json.Marshal(e)
+				return cur, nil
+			})
+			return err
+		}, 3},
+		{"fail/removed-middle", func(ctx context.Context, st store.Store) error {
+			return st.Delete(ctx, KindEvent, acct, seqKey(2))
+		}, 2},
+		{"fail/removed-last", func(ctx context.Context, st store.Store) error {
+			return st.Delete(ctx, KindEvent, acct, seqKey(5))
+		}, 5},
+		{"fail/rehashed-record", func(ctx context.Context, st store.Store) error {
+			// Recomputing the record's own hash is not enough: the next
+			// record links to the old one.
+			_, err := st.Update(ctx, KindEvent, acct, seqKey(2), func(cur store.Record) (store.Record, error) {
+				var e Event
+				_ = json.Unmarshal(cur.Data, &e)
+				e.Workload = "someone-else"
+				e.Hash, _ = digest(e)
+				cur.Data, _ = json.Marshal(e)
+				return cur, nil
+			})
+			return err
+		}, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			backends(t, func(t *testing.T, st store.Store) {
+				ctx := context.Background()
+				tr := NewTrail(st, func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) })
+				for i := range 5 {
+					if _, err := tr.Append(ctx, event("CreateWorkloadIdentity", fmt.Sprintf("w%d", i))); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if rep, _ := tr.Verify(ctx, acct); !rep.OK() {
+					t.Fatalf("intact chain reported broken: %+v", rep)
+				}
+				if err := tc.tamper(ctx, st); err != nil {
+					t.Fatal(err)
+				}
+				rep, err := tr.Verify(ctx, acct)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.OK() || rep.BrokenAt != tc.brokenAt || rep.Reason == "" {
+					t.Fatalf("verify after tampering = %+v, want broken at %d", rep, tc.brokenAt)
+				}
+			})
+		})
+	}
+}

@@ -1,0 +1,132 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/agentcore-identity/agentcore/internal/audit"
+	"github.com/agentcore-identity/agentcore/internal/awserr"
+	"github.com/agentcore-identity/agentcore/internal/principal"
+)
+
+// audited reports whether an operation leaves an audit record: every
+// credential vend and every change; plain reads do not.
+func audited(operation string) bool {
+	if tokenOperations[operation] {
+		return true
+	}
+	return operation != "" && !strings.HasPrefix(operation, "Get") && !strings.HasPrefix(operation, "List")
+}
+
+// bufferedResponse holds a response until its audit record is written, so
+// that a credential is never delivered without one (fail closed).
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header { return b.header }
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	return b.body.Write(p)
+}
+func (b *bufferedResponse) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+
+func (b *bufferedResponse) flushTo(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(b.status)
+	_, _ = w.Write(b.body.Bytes())
+}
+
+// errorCode extracts the AWS error code of a buffered error response
+// (restJson header, or awsQuery <Error><Code>).
+func (b *bufferedResponse) errorCode() string {
+	if c := b.header.Get("X-Amzn-ErrorType"); c != "" {
+		return c
+	}
+	var q struct {
+		Code string `xml:"Error>Code"`
+	}
+	if xml.Unmarshal(b.body.Bytes(), &q) == nil {
+		return q.Code
+	}
+	return ""
+}
+
+func outcome(status int, code string) string {
+	switch {
+	case status < 300:
+		return audit.OutcomeSuccess
+	case status == http.StatusForbidden || status == http.StatusUnauthorized || status == http.StatusTooManyRequests ||
+		code == "Throttling" || code == "AccessDenied":
+		return audit.OutcomeDenied
+	default:
+		return audit.OutcomeFailed
+	}
+}
+
+// resourceName is the "name" member of a JSON request body, which names
+// the subject of every control-plane change.
+func resourceName(body []byte) string {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if json.Unmarshal(body, &in) == nil {
+		return in.Name
+	}
+	return ""
+}
+
+// serveAudited runs serve with the response held back, appends the audit
+// event, and only then releases the response. If the audit write fails the
+// client gets an InternalServerException instead of the result.
+func (s *Server) serveAudited(w http.ResponseWriter, r *http.Request, body []byte, serve func(http.ResponseWriter, *http.Request), writeErr func(http.ResponseWriter, *http.Request, error)) {
+	info := infoFrom(r.Context())
+	if !audited(info.operation) {
+		serve(w, r)
+		return
+	}
+	ctx, details := audit.WithDetails(r.Context())
+	r = r.WithContext(ctx)
+	buf := &bufferedResponse{header: http.Header{}}
+	serve(buf, r)
+
+	p, _ := principal.From(ctx)
+	code := ""
+	if buf.status >= 300 {
+		code = buf.errorCode()
+	}
+	resource := details.Resource
+	if resource == "" && info.service == restService {
+		resource = resourceName(body)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	_, err = s.audit.Append(ctx, audit.Event{
+		Account: p.AccountID, Principal: p.ARN, AccessKeyID: p.AccessKeyID,
+		Service: info.service, Operation: info.operation,
+		Outcome: outcome(buf.status, code), ErrorCode: code,
+		Workload: details.Workload, User: details.User, Provider: details.Provider, Resource: resource,
+		RequestID: w.Header().Get("x-amzn-RequestId"), SourceIP: host,
+	})
+	if err != nil {
+		writeErr(w, r, awserr.Internal(err))
+		return
+	}
+	buf.flushTo(w)
+}
