@@ -152,6 +152,26 @@ func WriteEndpointFile(dataDir string, ep Endpoint) error {
 	return writePrivateFile(filepath.Join(dataDir, EndpointFile), b)
 }
 
+// OpenStore opens the store a configuration names (for admin commands that
+// work on the database directly, such as audit verification).
+func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	return openStore(ctx, cfg, time.Now)
+}
+
+// AccountID returns the installation's account id, or store.ErrNotFound
+// before the first server start.
+func AccountID(ctx context.Context, st store.Store) (string, error) {
+	rec, err := st.Get(ctx, accountKind, "", accountKey)
+	if err != nil {
+		return "", err
+	}
+	var acct accountDoc
+	if err := json.Unmarshal(rec.Data, &acct); err != nil {
+		return "", fmt.Errorf("decode account: %w", err)
+	}
+	return acct.AccountID, nil
+}
+
 func openStore(ctx context.Context, cfg config.Config, now func() time.Time) (store.Store, error) {
 	switch cfg.Store {
 	case config.StorePostgres:
