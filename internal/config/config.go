@@ -149,8 +149,11 @@ func (c *Config) Validate() error {
 	if c.RateLimits.TokenRequestsPerSecond < 0 || c.RateLimits.TokenBurst < 0 {
 		errs = append(errs, errors.New("rate limits must not be negative"))
 	}
-	if c.SigningKeyRotation < time.Minute {
-		errs = append(errs, fmt.Errorf("signing-key-rotation %s: must be at least 1m", c.SigningKeyRotation))
+	// Keys are published one rotation period before they sign; relying
+	// parties cache the JWKS for 5 minutes, so a shorter period could sign
+	// with a key their cached copy lacks.
+	if c.SigningKeyRotation < 5*time.Minute {
+		errs = append(errs, fmt.Errorf("signing-key-rotation %s: must be at least 5m", c.SigningKeyRotation))
 	}
 	return errors.Join(errs...)
 }

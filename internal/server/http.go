@@ -36,8 +36,10 @@ func (s *Server) Handler() http.Handler {
 // route sends unauthenticated public routes to their handlers and
 // everything else through SigV4.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	if h, pattern := s.public.Handler(r); pattern != "" {
-		h.ServeHTTP(w, r)
+	if _, pattern := s.public.Handler(r); pattern != "" {
+		// Through the mux, not the returned handler: only ServeHTTP
+		// fills in the pattern's path values ({id}) on the request.
+		s.public.ServeHTTP(w, r)
 		return
 	}
 	s.serveAPI(w, r)
