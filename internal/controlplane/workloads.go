@@ -4,38 +4,69 @@ import (
 	"context"
 
 	"github.com/agentcore-identity/agentcore/internal/awsproto"
+	"github.com/agentcore-identity/agentcore/internal/inbound"
 	"github.com/agentcore-identity/agentcore/internal/validate"
 	"github.com/agentcore-identity/agentcore/internal/workload"
 )
+
+// authorizerConfiguration is our extension member of the workload identity
+// operations, in the agent runtime's shape. AWS SDKs neither send it nor
+// read it (they skip unknown response members); our SDK, CLI and raw JSON
+// clients use it to say which user JWTs GetWorkloadAccessTokenForJWT
+// accepts for the workload.
+type authorizerConfiguration struct {
+	CustomJWTAuthorizer *inbound.JWTAuthorizerConfig `json:"customJWTAuthorizer,omitempty"`
+}
+
+func authorizerOutput(cfg *inbound.JWTAuthorizerConfig) *authorizerConfiguration {
+	if cfg == nil {
+		return nil
+	}
+	return &authorizerConfiguration{CustomJWTAuthorizer: cfg}
+}
+
+// authorizerOptions turns the member into a service option. On Update an
+// absent (or null) member keeps the current authorizer, so AWS SDK updates
+// never drop it; {} removes it.
+func authorizerOptions(in *authorizerConfiguration) []workload.Option {
+	if in == nil {
+		return nil
+	}
+	return []workload.Option{workload.WithAuthorizer(in.CustomJWTAuthorizer)}
+}
 
 type workloadNameInput struct {
 	Name *string `json:"name"`
 }
 
 type createWorkloadIdentityInput struct {
-	Name       *string           `json:"name"`
-	ReturnURLs []string          `json:"allowedResourceOauth2ReturnUrls"`
-	Tags       map[string]string `json:"tags"`
+	Name       *string                  `json:"name"`
+	ReturnURLs []string                 `json:"allowedResourceOauth2ReturnUrls"`
+	Tags       map[string]string        `json:"tags"`
+	Authorizer *authorizerConfiguration `json:"authorizerConfiguration"`
 }
 
 type createWorkloadIdentityOutput struct {
-	Name       string   `json:"name"`
-	ARN        string   `json:"workloadIdentityArn"`
-	ReturnURLs []string `json:"allowedResourceOauth2ReturnUrls"`
+	Name       string                   `json:"name"`
+	ARN        string                   `json:"workloadIdentityArn"`
+	ReturnURLs []string                 `json:"allowedResourceOauth2ReturnUrls"`
+	Authorizer *authorizerConfiguration `json:"authorizerConfiguration,omitempty"`
 }
 
 type workloadIdentityOutput struct {
-	Name            string          `json:"name"`
-	ARN             string          `json:"workloadIdentityArn"`
-	ReturnURLs      []string        `json:"allowedResourceOauth2ReturnUrls"`
-	CreatedTime     *awsproto.Epoch `json:"createdTime,omitempty"`
-	LastUpdatedTime *awsproto.Epoch `json:"lastUpdatedTime,omitempty"`
+	Name            string                   `json:"name"`
+	ARN             string                   `json:"workloadIdentityArn"`
+	ReturnURLs      []string                 `json:"allowedResourceOauth2ReturnUrls"`
+	CreatedTime     *awsproto.Epoch          `json:"createdTime,omitempty"`
+	LastUpdatedTime *awsproto.Epoch          `json:"lastUpdatedTime,omitempty"`
+	Authorizer      *authorizerConfiguration `json:"authorizerConfiguration,omitempty"`
 }
 
 func toWorkloadOutput(id workload.Identity) workloadIdentityOutput {
 	return workloadIdentityOutput{
 		Name: id.Name, ARN: id.ARN, ReturnURLs: id.ReturnURLs,
 		CreatedTime: awsproto.EpochPtr(id.CreatedAt), LastUpdatedTime: awsproto.EpochPtr(id.UpdatedAt),
+		Authorizer: authorizerOutput(id.Authorizer),
 	}
 }
 
@@ -54,11 +85,12 @@ func (h *Handlers) createWorkloadIdentity(ctx context.Context, req *awsproto.Req
 	if err := requireName(in.Name); err != nil {
 		return nil, err
 	}
-	id, err := h.Workloads.Create(ctx, acct, *in.Name, in.ReturnURLs, in.Tags)
+	id, err := h.Workloads.Create(ctx, acct, *in.Name, in.ReturnURLs, in.Tags, authorizerOptions(in.Authorizer)...)
 	if err != nil {
 		return nil, err
 	}
-	return createWorkloadIdentityOutput{Name: id.Name, ARN: id.ARN, ReturnURLs: id.ReturnURLs}, nil
+	return createWorkloadIdentityOutput{Name: id.Name, ARN: id.ARN, ReturnURLs: id.ReturnURLs,
+		Authorizer: authorizerOutput(id.Authorizer)}, nil
 }
 
 func (h *Handlers) getWorkloadIdentity(ctx context.Context, req *awsproto.Request) (any, error) {
@@ -79,8 +111,9 @@ func (h *Handlers) getWorkloadIdentity(ctx context.Context, req *awsproto.Reques
 
 func (h *Handlers) updateWorkloadIdentity(ctx context.Context, req *awsproto.Request) (any, error) {
 	var in struct {
-		Name       *string  `json:"name"`
-		ReturnURLs []string `json:"allowedResourceOauth2ReturnUrls"`
+		Name       *string                  `json:"name"`
+		ReturnURLs []string                 `json:"allowedResourceOauth2ReturnUrls"`
+		Authorizer *authorizerConfiguration `json:"authorizerConfiguration"`
 	}
 	acct, err := decode(ctx, req, &in)
 	if err != nil {
@@ -89,7 +122,7 @@ func (h *Handlers) updateWorkloadIdentity(ctx context.Context, req *awsproto.Req
 	if err := requireName(in.Name); err != nil {
 		return nil, err
 	}
-	id, err := h.Workloads.Update(ctx, acct, *in.Name, in.ReturnURLs)
+	id, err := h.Workloads.Update(ctx, acct, *in.Name, in.ReturnURLs, authorizerOptions(in.Authorizer)...)
 	if err != nil {
 		return nil, err
 	}

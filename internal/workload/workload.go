@@ -1,6 +1,7 @@
 // Package workload is the workload identity domain: the named identity an
 // agent acts as, with the return URLs its 3-legged OAuth flows may send a
-// user back to.
+// user back to and (our extension) the inbound JWT authorizer that decides
+// which user tokens it accepts.
 package workload
 
 import (
@@ -87,16 +88,23 @@ func validateURLs(v *validate.Errors, urls []string) {
 	}
 }
 
-// Create makes a new workload identity.
-func (s *Service) Create(ctx context.Context, account, name string, urls []string, tags map[string]string) (Identity, error) {
+// Create makes a new workload identity. Options set extension members
+// (WithAuthorizer) in the same insert, so the identity never exists
+// without them.
+func (s *Service) Create(ctx context.Context, account, name string, urls []string, tags map[string]string, opts ...Option) (Identity, error) {
 	var v validate.Errors
 	ValidateName(&v, "name", name)
 	validateURLs(&v, urls)
 	v.Tags("tags", tags)
+	validateOptions(&v, opts)
 	if err := v.Err(); err != nil {
 		return Identity{}, err
 	}
-	data, err := json.Marshal(doc{Name: name, ReturnURLs: nonNil(urls)})
+	d := doc{Name: name, ReturnURLs: nonNil(urls)}
+	for _, o := range opts {
+		o.apply(&d)
+	}
+	data, err := json.Marshal(d)
 	if err != nil {
 		return Identity{}, awserr.Internal(err)
 	}
@@ -153,20 +161,34 @@ func (s *Service) List(ctx context.Context, account string, limit int, after str
 	return out, page.Next, nil
 }
 
-// Update replaces the allowed return URLs.
-func (s *Service) Update(ctx context.Context, account, name string, urls []string) (Identity, error) {
+// Update replaces the allowed return URLs and applies opts, atomically.
+// Members no option mentions (the authorizer, for AWS SDK callers) are
+// kept.
+func (s *Service) Update(ctx context.Context, account, name string, urls []string, opts ...Option) (Identity, error) {
 	var v validate.Errors
 	ValidateName(&v, "name", name)
 	validateURLs(&v, urls)
+	validateOptions(&v, opts)
 	if err := v.Err(); err != nil {
 		return Identity{}, err
 	}
+	return s.modify(ctx, account, name, func(d *doc) {
+		d.ReturnURLs = nonNil(urls)
+		for _, o := range opts {
+			o.apply(d)
+		}
+	})
+}
+
+// modify rewrites the stored document of an identity under the store's
+// row lock.
+func (s *Service) modify(ctx context.Context, account, name string, fn func(*doc)) (Identity, error) {
 	rec, err := s.store.Update(ctx, Kind, account, name, func(cur store.Record) (store.Record, error) {
 		var d doc
 		if err := json.Unmarshal(cur.Data, &d); err != nil {
 			return cur, fmt.Errorf("decode workload identity %q: %w", name, err)
 		}
-		d.ReturnURLs = nonNil(urls)
+		fn(&d)
 		data, err := json.Marshal(d)
 		if err != nil {
 			return cur, err
