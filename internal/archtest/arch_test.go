@@ -27,7 +27,9 @@ var testSupport = map[string]bool{
 	"internal/oidctest":              true,
 }
 
-// maxPackageLines bounds the non-test Go lines of one package.
+// maxPackageLines bounds the lines of code (not blank, not only a comment)
+// in the non-test files of one package: documentation does not count
+// against a package, size of logic does.
 const maxPackageLines = 1500
 
 type pkg struct {
@@ -83,7 +85,7 @@ func loadPackages(t *testing.T, root string) map[string]*pkg {
 			return err
 		}
 		p.files = append(p.files, path)
-		p.lines += strings.Count(string(src), "\n")
+		p.lines += codeLines(string(src))
 		if f.Doc != nil && strings.TrimSpace(f.Doc.Text()) != "" {
 			p.hasDoc = true
 		}
@@ -99,6 +101,18 @@ func loadPackages(t *testing.T, root string) map[string]*pkg {
 	return pkgs
 }
 
+// codeLines counts lines that are neither blank nor only a // comment.
+func codeLines(src string) int {
+	n := 0
+	for line := range strings.SplitSeq(src, "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "//") {
+			n++
+		}
+	}
+	return n
+}
+
 func TestLayoutRules(t *testing.T) {
 	root := repoRoot(t)
 	pkgs := loadPackages(t, root)
@@ -110,12 +124,14 @@ func TestLayoutRules(t *testing.T) {
 			t.Errorf("%s: no package doc comment", p.dir)
 		}
 		if p.lines > maxPackageLines {
-			t.Errorf("%s: %d lines of non-test Go (limit %d): split it by job", p.dir, p.lines, maxPackageLines)
+			t.Errorf("%s: %d lines of code (limit %d): split it by job", p.dir, p.lines, maxPackageLines)
 		}
 		for file, imports := range p.importsOf {
 			rel, _ := filepath.Rel(root, file)
 			for _, imp := range imports {
-				if imp == "testing" && !testSupport[p.dir] {
+				// bench/ is tooling that drives test-support packages
+				// (servertest, oidctest); it is never shipped.
+				if imp == "testing" && !testSupport[p.dir] && !strings.HasPrefix(p.dir, "bench") {
 					t.Errorf("%s imports \"testing\" in production code", rel)
 				}
 				if strings.HasPrefix(p.dir, "sdk") && strings.HasPrefix(imp, module+"/internal") {
