@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/agentcore-identity/agentcore/internal/store"
@@ -70,6 +71,10 @@ type Trail struct {
 	store store.Store
 	now   func() time.Time
 	sinks []Sink
+
+	mu         sync.Mutex
+	queue      []*appendReq
+	committing bool
 }
 
 // NewTrail builds a trail over st.
@@ -96,8 +101,11 @@ func digest(e Event) (string, error) {
 
 func seqKey(seq int64) string { return fmt.Sprintf("%020d", seq) }
 
-// Append adds e to its account's chain. Appends from concurrent requests
-// and replicas serialize on the chain head's row lock.
+// Append adds e to its account's chain and returns it once it is stored.
+// Concurrent appends are committed together (group commit): one
+// transaction per batch extends each account's chain under its head's row
+// lock, so replicas and requests still form one chain, and every caller
+// learns whether its own event was stored.
 func (t *Trail) Append(ctx context.Context, e Event) (Event, error) {
 	if e.Account == "" || e.Operation == "" || e.Outcome == "" {
 		return Event{}, errors.New("audit: event needs account, operation and outcome")
@@ -109,37 +117,123 @@ func (t *Trail) Append(ctx context.Context, e Event) (Event, error) {
 	if err := t.ensureHead(ctx, e.Account); err != nil {
 		return Event{}, err
 	}
-	err := t.store.InTx(ctx, func(tx store.Tx) error {
-		_, err := tx.Update(ctx, KindHead, e.Account, headKey, func(cur store.Record) (store.Record, error) {
-			var h head
-			if err := json.Unmarshal(cur.Data, &h); err != nil {
-				return cur, fmt.Errorf("audit: decode chain head: %w", err)
-			}
-			e.Seq, e.PrevHash = h.Seq+1, h.Hash
-			var err error
-			if e.Hash, err = digest(e); err != nil {
-				return cur, err
-			}
-			cur.Data, err = json.Marshal(head{Seq: e.Seq, Hash: e.Hash})
-			return cur, err
-		})
-		if err != nil {
-			return err
-		}
-		data, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Create(ctx, store.Record{Kind: KindEvent, Account: e.Account, Key: seqKey(e.Seq), Data: data}, store.CreateOptions{})
-		return err
-	})
-	if err != nil {
-		return Event{}, fmt.Errorf("audit: append: %w", err)
+	req := &appendReq{ctx: ctx, event: e, done: make(chan struct{})}
+	t.mu.Lock()
+	t.queue = append(t.queue, req)
+	leader := !t.committing
+	if leader {
+		t.committing = true
+	}
+	t.mu.Unlock()
+	if leader {
+		// The first caller commits the batch holding its own event; the
+		// others wait for it. Later batches are handed on (commitLoop), so
+		// no caller's latency grows with the load behind it.
+		t.commitLoop()
+	}
+	select {
+	case <-req.done:
+	case <-ctx.Done():
+		// The batch may still commit the event; the caller fails closed.
+		return Event{}, fmt.Errorf("audit: append: %w", ctx.Err())
+	}
+	if req.err != nil {
+		return Event{}, fmt.Errorf("audit: append: %w", req.err)
 	}
 	for _, s := range t.sinks {
-		_ = s.Write(ctx, e) // best effort: the store is the record of truth
+		_ = s.Write(ctx, req.event) // best effort: the store is the record of truth
 	}
-	return e, nil
+	return req.event, nil
+}
+
+type appendReq struct {
+	ctx   context.Context
+	event Event
+	err   error
+	done  chan struct{}
+}
+
+// maxBatch bounds one group commit.
+const maxBatch = 256
+
+func (t *Trail) commitLoop() {
+	t.mu.Lock()
+	n := min(len(t.queue), maxBatch)
+	batch := t.queue[:n:n]
+	t.queue = t.queue[n:]
+	t.mu.Unlock()
+
+	err := t.commit(batch)
+	for _, r := range batch {
+		r.err = err
+		close(r.done)
+	}
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.queue) == 0 {
+		t.committing = false
+		return
+	}
+	// Events queued while this batch committed form the next batch; a
+	// fresh goroutine commits it so that this caller returns now.
+	go t.commitLoop()
+}
+
+// commit stores a batch in one transaction. It runs on behalf of several
+// callers, so it is bounded by its own timeout rather than one caller's
+// context.
+func (t *Trail) commit(batch []*appendReq) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), 30*time.Second)
+	defer cancel()
+	byAccount := map[string][]*appendReq{}
+	var order []string
+	for _, r := range batch {
+		if _, ok := byAccount[r.event.Account]; !ok {
+			order = append(order, r.event.Account)
+		}
+		byAccount[r.event.Account] = append(byAccount[r.event.Account], r)
+	}
+	return t.store.InTx(ctx, func(tx store.Tx) error {
+		for _, acct := range order {
+			reqs := byAccount[acct]
+			var events []Event
+			_, err := tx.Update(ctx, KindHead, acct, headKey, func(cur store.Record) (store.Record, error) {
+				var h head
+				if err := json.Unmarshal(cur.Data, &h); err != nil {
+					return cur, fmt.Errorf("decode chain head: %w", err)
+				}
+				events = events[:0] // InTx may re-run this function
+				for _, r := range reqs {
+					e := r.event
+					e.Seq, e.PrevHash = h.Seq+1, h.Hash
+					var err error
+					if e.Hash, err = digest(e); err != nil {
+						return cur, err
+					}
+					h = head{Seq: e.Seq, Hash: e.Hash}
+					events = append(events, e)
+				}
+				var err error
+				cur.Data, err = json.Marshal(h)
+				return cur, err
+			})
+			if err != nil {
+				return err
+			}
+			for i, e := range events {
+				data, err := json.Marshal(e)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.Create(ctx, store.Record{Kind: KindEvent, Account: acct, Key: seqKey(e.Seq), Data: data}, store.CreateOptions{}); err != nil {
+					return err
+				}
+				reqs[i].event = e
+			}
+		}
+		return nil
+	})
 }
 
 // ensureHead creates an account's chain head on first use; a concurrent

@@ -146,3 +146,76 @@ func TestTamperingIsDetected(t *testing.T) {
 		})
 	}
 }
+
+// gatedStore blocks the first transaction until released and counts them.
+type gatedStore struct {
+	store.Store
+	gate  chan struct{}
+	once  sync.Once
+	mu    sync.Mutex
+	count int
+}
+
+func (g *gatedStore) InTx(ctx context.Context, fn func(store.Tx) error) error {
+	g.mu.Lock()
+	g.count++
+	g.mu.Unlock()
+	g.once.Do(func() { <-g.gate })
+	return g.Store.InTx(ctx, fn)
+}
+
+func TestGroupCommitBatchesQueuedAppends(t *testing.T) {
+	ctx := context.Background()
+	base, err := sqlite.Open(ctx, sqlite.Options{Path: sqlite.MemoryPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer base.Close()
+	st := &gatedStore{Store: base, gate: make(chan struct{})}
+	tr := NewTrail(st, nil)
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the leader: its commit blocks on the gate
+		defer wg.Done()
+		if _, err := tr.Append(ctx, event("GetResourceApiKey", "first")); err != nil {
+			t.Error(err)
+		}
+	}()
+	for { // wait until the leader is inside its transaction
+		st.mu.Lock()
+		n := st.count
+		st.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := tr.Append(ctx, event("GetResourceApiKey", fmt.Sprintf("queued-%d", i))); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	for { // all 20 queued behind the leader
+		tr.mu.Lock()
+		n := len(tr.queue)
+		tr.mu.Unlock()
+		if n == 20 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(st.gate)
+	wg.Wait()
+	if st.count != 2 {
+		t.Fatalf("21 appends took %d transactions, want 2 (one batch behind the leader)", st.count)
+	}
+	rep, err := tr.Verify(ctx, "123456789012")
+	if err != nil || !rep.OK() || rep.Events != 21 {
+		t.Fatalf("verify = %+v, %v", rep, err)
+	}
+}
