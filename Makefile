@@ -14,6 +14,7 @@ build:
 # set (.ci/run always sets it); without it they skip with a message.
 test: fmt-check vet
 	$(GO) test -race -count=1 -timeout 20m ./...
+	cd sdk && $(GO) test -race -count=1 ./...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
