@@ -16,6 +16,7 @@ import (
 	"github.com/agentcore-identity/agentcore/internal/credprovider"
 	"github.com/agentcore-identity/agentcore/internal/inbound"
 	"github.com/agentcore-identity/agentcore/internal/principal"
+	"github.com/agentcore-identity/agentcore/internal/tokenvault"
 	"github.com/agentcore-identity/agentcore/internal/validate"
 	"github.com/agentcore-identity/agentcore/internal/wat"
 	"github.com/agentcore-identity/agentcore/internal/workload"
@@ -30,7 +31,7 @@ type Handlers struct {
 	// CompleteResourceTokenAuth.
 	JWT inbound.JWTValidator
 	// OAuth2 runs the resource OAuth2 flows (M2M and user federation).
-	OAuth2 OAuth2Flows
+	OAuth2 *tokenvault.Flows
 }
 
 // Operations is the data plane's operation table.

@@ -4,17 +4,33 @@ import (
 	"context"
 
 	"github.com/agentcore-identity/agentcore/internal/dataplane"
+	"github.com/agentcore-identity/agentcore/internal/inbound/jwtauth"
+	"github.com/agentcore-identity/agentcore/internal/oauthclient"
+	"github.com/agentcore-identity/agentcore/internal/tokenvault"
 	"github.com/agentcore-identity/agentcore/internal/wat"
 )
 
 // mountDataPlane adds the AgentCore data plane: workload access tokens,
-// credential vending and the OAuth2 user-consent flow.
+// credential vending and the OAuth2 user-consent flow, whose browser legs
+// are public routes.
 func mountDataPlane(_ context.Context, m *mounts) error {
+	flows := tokenvault.NewFlows(tokenvault.FlowsConfig{
+		Store:     m.store,
+		Sealer:    m.sealer,
+		Providers: m.providers,
+		Client:    oauthclient.New(oauthclient.Options{Now: m.now, Logger: m.log}),
+		PublicURL: m.publicURL,
+		Now:       m.now,
+		Logger:    m.log,
+	})
 	h := &dataplane.Handlers{
 		Workloads: m.workloads,
 		Providers: m.providers,
 		Tokens:    wat.NewService(m.sealer, m.now, 0),
+		JWT:       jwtauth.New(jwtauth.Options{Now: m.now, Logger: m.log}),
+		OAuth2:    flows,
 	}
 	m.rest = append(m.rest, h.Operations()...)
+	h.MountBrowser(m.public, m.log)
 	return nil
 }
