@@ -170,7 +170,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		query:  s.query,
 		public: s.public,
 	}
-	for _, mount := range []func(context.Context, *mounts) error{mountFederation, mountDataPlane} {
+	for _, mount := range []func(context.Context, *mounts) error{mountFederation, mountDataPlane, mountRuntime} {
 		if err := mount(ctx, m); err != nil {
 			s.Close()
 			return nil, err
@@ -180,6 +180,33 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.restAPI = awsproto.NewRouter(s.log, m.rest)
 	s.verify = &sigv4.Verifier{Credentials: s.keys, Now: s.now}
 	return s, nil
+}
+
+// sweepInterval is how often expired records (sessions, cached tokens)
+// are deleted. They are invisible from the moment they expire; the sweep
+// only reclaims space.
+const sweepInterval = 5 * time.Minute
+
+// sweepExpired deletes expired records until ctx ends. Every replica
+// sweeps; deleting is idempotent.
+func (s *Server) sweepExpired(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.store.DeleteExpired(ctx)
+			if err != nil {
+				s.log.Warn("sweeping expired records", slog.String("error", err.Error()))
+				continue
+			}
+			if n > 0 {
+				s.log.Debug("swept expired records", slog.Int("count", n))
+			}
+		}
+	}
 }
 
 // PublicURL is the base URL the server advertises.
@@ -214,6 +241,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
+	sweepCtx, stopSweep := context.WithCancel(ctx)
+	defer stopSweep()
+	go s.sweepExpired(sweepCtx, sweepInterval)
 	select {
 	case err := <-errc:
 		return err
