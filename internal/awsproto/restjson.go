@@ -146,7 +146,18 @@ func (rt *Router) Serve(w http.ResponseWriter, r *http.Request, body []byte, op 
 		WriteJSONError(w, r, rt.log, err)
 		return
 	}
+	if rsp, ok := out.(Responder); ok {
+		rsp.WriteResponse(w, r)
+		return
+	}
 	WriteJSON(w, op.Status, out)
+}
+
+// Responder is an operation output that writes its own response: a blob
+// payload streamed from elsewhere (InvokeAgentRuntime) rather than a JSON
+// document.
+type Responder interface {
+	WriteResponse(w http.ResponseWriter, r *http.Request)
 }
 
 // WriteJSON writes a restJson1 success response.

@@ -33,5 +33,6 @@ func NewRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newServerCmd(), newAuditCmd())
+	root.AddCommand(newConfigureCmd(), newLaunchCmd(), newInvokeCmd(), newDestroyCmd())
 	return root
 }

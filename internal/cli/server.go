@@ -59,6 +59,8 @@ so that several replicas share it.`,
 	f.IntVar(&cfg.RateLimits.TokenBurst, "rate-limit-token-burst", cfg.RateLimits.TokenBurst, "token requests allowed at once per account")
 	f.BoolVar(&cfg.Metrics, "metrics", cfg.Metrics, "serve Prometheus metrics on /metrics")
 	f.StringVar(&cfg.AuditLog, "audit-log", cfg.AuditLog, "also append audit events as JSON lines to this file")
+	f.BoolVar(&cfg.AllowPrivateNetwork, "allow-private-network", cfg.AllowPrivateNetwork, "let OIDC discovery, JWKS and token requests reach loopback/private addresses (identity providers on your own network)")
+	f.BoolVar(&cfg.LocalRuntimeCommands, "local-runtime-commands", cfg.LocalRuntimeCommands, "let CreateAgentRuntime start localConfiguration.command agent processes on this host")
 	f.DurationVar(&cfg.SigningKeyRotation, "signing-key-rotation", cfg.SigningKeyRotation, "how long a JWT signing key stays active before rotation")
 	return cmd
 }

@@ -54,11 +54,20 @@ type Config struct {
 	RateLimits  RateLimits
 	// Metrics serves Prometheus metrics on /metrics.
 	Metrics bool
+	// AllowPrivateNetwork lets outbound fetches (OIDC discovery, JWKS,
+	// token endpoints) reach loopback and private addresses. Off by
+	// default: those URLs are caller input (SSRF). The server's own
+	// address is always reachable.
+	AllowPrivateNetwork bool
 	// AuditLog, when set, also appends every audit event as a JSON line to
 	// this file.
 	AuditLog string
 	// SigningKeyRotation is how long a JWT signing key stays active.
 	SigningKeyRotation time.Duration
+	// LocalRuntimeCommands lets CreateAgentRuntime start the command of a
+	// localConfiguration artifact on this machine. Off by default: it
+	// turns API access into running programs on the server's host.
+	LocalRuntimeCommands bool
 }
 
 // Default returns the configuration used when nothing is set.

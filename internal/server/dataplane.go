@@ -2,9 +2,11 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/agentcore-identity/agentcore/internal/dataplane"
 	"github.com/agentcore-identity/agentcore/internal/inbound/jwtauth"
+	"github.com/agentcore-identity/agentcore/internal/netguard"
 	"github.com/agentcore-identity/agentcore/internal/oauthclient"
 	"github.com/agentcore-identity/agentcore/internal/tokenvault"
 	"github.com/agentcore-identity/agentcore/internal/wat"
@@ -14,11 +16,15 @@ import (
 // credential vending and the OAuth2 user-consent flow, whose browser legs
 // are public routes.
 func mountDataPlane(_ context.Context, m *mounts) error {
+	// Outbound fetches go to caller-supplied URLs: keep them off private
+	// networks unless the operator allows it (our own listener excepted:
+	// the built-in identity provider lives there).
+	guard := netguard.Policy{AllowPrivate: m.cfg.AllowPrivateNetwork, Allow: netguard.SelfAddresses(m.publicURL)}
 	flows := tokenvault.NewFlows(tokenvault.FlowsConfig{
 		Store:     m.store,
 		Sealer:    m.sealer,
 		Providers: m.providers,
-		Client:    oauthclient.New(oauthclient.Options{Now: m.now, Logger: m.log}),
+		Client:    oauthclient.New(oauthclient.Options{Now: m.now, Logger: m.log, HTTPClient: guard.Client(oauthclient.DefaultTimeout)}),
 		PublicURL: m.publicURL,
 		Now:       m.now,
 		Logger:    m.log,
@@ -27,7 +33,7 @@ func mountDataPlane(_ context.Context, m *mounts) error {
 		Workloads: m.workloads,
 		Providers: m.providers,
 		Tokens:    wat.NewService(m.sealer, m.now, 0),
-		JWT:       jwtauth.New(jwtauth.Options{Now: m.now, Logger: m.log}),
+		JWT:       jwtauth.New(jwtauth.Options{Now: m.now, Logger: m.log, HTTPClient: guard.Client(10 * time.Second)}),
 		OAuth2:    flows,
 	}
 	m.rest = append(m.rest, h.Operations()...)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,7 +37,11 @@ func (s *Server) Handler() http.Handler {
 // route sends unauthenticated public routes to their handlers and
 // everything else through SigV4.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := s.public.Handler(r); pattern != "" {
+	// A SigV4-signed request always takes the SigV4 way, even on a path a
+	// public route also serves: InvokeAgentRuntime is a bearer-token
+	// public route and a signed operation on the same path.
+	signed := strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-") || r.URL.Query().Has("X-Amz-Signature")
+	if _, pattern := s.public.Handler(r); pattern != "" && !signed {
 		// Through the mux, not the returned handler: only ServeHTTP
 		// fills in the pattern's path values ({id}) on the request.
 		s.public.ServeHTTP(w, r)
@@ -73,6 +78,10 @@ func infoFrom(ctx context.Context) *requestInfo {
 	}
 	return &requestInfo{}
 }
+
+// Unwrap lets http.ResponseController reach the connection (flushing
+// streamed responses).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 type statusRecorder struct {
 	http.ResponseWriter

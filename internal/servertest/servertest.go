@@ -124,6 +124,9 @@ func Start(t testing.TB, opts Options) *Env {
 
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
+	// Test identity providers listen on loopback; a test of the SSRF guard
+	// turns this off again in Configure.
+	cfg.AllowPrivateNetwork = true
 	if opts.Configure != nil {
 		opts.Configure(&cfg)
 	}
