@@ -196,6 +196,13 @@ func (x *vendEnv) fetch(hc *http.Client, method, target string, form url.Values)
 	return page{status: resp.StatusCode, url: resp.Request.URL, header: resp.Header, body: string(b)}
 }
 
+// metrics returns the server's Prometheus exposition.
+func (x *vendEnv) metrics() string {
+	x.t.Helper()
+	p := x.fetch(http.DefaultClient, http.MethodGet, x.env.URL+"/metrics", nil)
+	return p.body
+}
+
 // noFollow is a browser that stops at the first redirect.
 var noFollow = &http.Client{Timeout: 10 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -372,6 +379,9 @@ func TestResourceOAuth2UserFederation(t *testing.T) {
 			t.Fatalf("refresh grants = %d, want 2 (one per expiry)", n)
 		}
 		x.verify(tokens[0], "sub-alice")
+		if m := x.metrics(); !strings.Contains(m, `agentcore_oauth2_refreshes_total{outcome="success"} 2`) {
+			t.Error("/metrics does not count the two refresh grants")
+		}
 
 		// 7. Bob, and alice on another workload, do not get alice's token.
 		for _, w := range []*string{x.wat("agent-a", "bob-id"), x.wat("agent-b", "alice-id")} {

@@ -61,6 +61,7 @@ func TestTokenRateLimitAndMetrics(t *testing.T) {
 		`agentcore_requests_total{operation="GetWorkloadAccessToken",service="bedrock-agentcore",status="200"} 2`,
 		`agentcore_requests_total{operation="GetWorkloadAccessToken",service="bedrock-agentcore",status="429"} 1`,
 		`agentcore_rate_limit_per_second{class="token"} 0.01`,
+		`agentcore_credential_vends_total{operation="GetWorkloadAccessToken"} 2`,
 		`agentcore_request_duration_seconds_count{operation="ListWorkloadIdentities",service="bedrock-agentcore"} 5`,
 	} {
 		if !strings.Contains(string(body), want) {

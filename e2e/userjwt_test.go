@@ -3,7 +3,9 @@ package e2e
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,6 +81,16 @@ func TestWorkloadTokenForUserJWT(t *testing.T) {
 					t.Fatalf("want AccessDeniedException with a reason, got %v", err)
 				}
 			})
+		}
+
+		resp, err := http.Get(x.env.URL + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		metrics, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(metrics), `agentcore_jwks_fetches_total{outcome="success"}`) {
+			t.Error("/metrics does not count the inbound JWKS fetch")
 		}
 
 		wat, err := x.d.GetWorkloadAccessTokenForJWT(x.ctx, &dp.GetWorkloadAccessTokenForJWTInput{

@@ -28,8 +28,7 @@ type Metrics struct {
 	Refreshes *prometheus.CounterVec
 	// JWKSFetches counts fetches of inbound issuers' key sets by outcome.
 	JWKSFetches *prometheus.CounterVec
-	// Vends counts credentials handed out, by kind (api_key, oauth2_m2m,
-	// oauth2_user, workload_access_token, web_identity_token).
+	// Vends counts credentials handed out, by operation.
 	Vends *prometheus.CounterVec
 }
 
@@ -65,8 +64,8 @@ func New() *Metrics {
 		}, []string{"outcome"}),
 		Vends: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "agentcore_credential_vends_total",
-			Help: "Credentials handed out, by kind.",
-		}, []string{"kind"}),
+			Help: "Credentials handed out, by operation.",
+		}, []string{"operation"}),
 	}
 	m.registry.MustRegister(m.requests, m.latency, m.throttles, m.rateLimit, m.Refreshes, m.JWKSFetches, m.Vends,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

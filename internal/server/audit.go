@@ -128,5 +128,8 @@ func (s *Server) serveAudited(w http.ResponseWriter, r *http.Request, body []byt
 		writeErr(w, r, awserr.Internal(err))
 		return
 	}
+	if tokenOperations[info.operation] && buf.status < 300 {
+		s.metrics.Vends.WithLabelValues(info.operation).Inc()
+	}
 	buf.flushTo(w)
 }

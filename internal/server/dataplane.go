@@ -28,13 +28,21 @@ func mountDataPlane(_ context.Context, m *mounts) error {
 		PublicURL: m.publicURL,
 		Now:       m.now,
 		Logger:    m.log,
+		OnRefresh: func(outcome string) { m.metrics.Refreshes.WithLabelValues(outcome).Inc() },
 	})
 	h := &dataplane.Handlers{
 		Workloads: m.workloads,
 		Providers: m.providers,
 		Tokens:    wat.NewService(m.sealer, m.now, 0),
-		JWT:       jwtauth.New(jwtauth.Options{Now: m.now, Logger: m.log, HTTPClient: guard.Client(10 * time.Second)}),
-		OAuth2:    flows,
+		JWT: jwtauth.New(jwtauth.Options{Now: m.now, Logger: m.log, HTTPClient: guard.Client(10 * time.Second),
+			OnJWKSFetch: func(ok bool) {
+				outcome := "success"
+				if !ok {
+					outcome = "error"
+				}
+				m.metrics.JWKSFetches.WithLabelValues(outcome).Inc()
+			}}),
+		OAuth2: flows,
 	}
 	m.rest = append(m.rest, h.Operations()...)
 	h.MountBrowser(m.public, m.log)

@@ -82,6 +82,10 @@ type FlowsConfig struct {
 	MaxUserTokens int
 	// RefreshTimeout bounds one refresh or client-credentials grant.
 	RefreshTimeout time.Duration
+	// OnRefresh, if set, is told the outcome of every refresh grant:
+	// "success", "rejected" (the provider refused the refresh token) or
+	// "error" (metrics).
+	OnRefresh func(outcome string)
 }
 
 // Flows vends resource OAuth2 tokens: client credentials (M2M) and user

@@ -72,6 +72,16 @@ func (f *Flows) refresh(ctx context.Context, p credprovider.OAuth2Provider, scop
 				return "", err
 			}
 			t, grantErr := f.cfg.Client.Refresh(ctx, p, ep, c.refreshToken, c.granted)
+			if f.cfg.OnRefresh != nil {
+				switch {
+				case grantErr == nil:
+					f.cfg.OnRefresh("success")
+				case oauthclient.InvalidGrant(grantErr):
+					f.cfg.OnRefresh("rejected")
+				default:
+					f.cfg.OnRefresh("error")
+				}
+			}
 			return f.settle(ctx, p, scope, key, c.leaseID, t, grantErr)
 		}
 	})

@@ -158,7 +158,11 @@ func (v *Validator) keys(ctx context.Context, jwksURI string, force bool) (keySe
 		var raw struct {
 			Keys []json.RawMessage `json:"keys"`
 		}
-		if err := v.getJSON(ctx, jwksURI, &raw); err != nil {
+		err := v.getJSON(ctx, jwksURI, &raw)
+		if v.onJWKSFetch != nil {
+			v.onJWKSFetch(err == nil)
+		}
+		if err != nil {
 			return keySet{}, err
 		}
 		return parseKeys(raw.Keys)

@@ -76,6 +76,9 @@ type Options struct {
 	AllowURL func(*url.URL) error
 	// Logger; default slog.Default().
 	Logger *slog.Logger
+	// OnJWKSFetch, if set, is told the outcome of every key-set fetch
+	// (metrics).
+	OnJWKSFetch func(ok bool)
 }
 
 // Validator is an inbound.JWTValidator. It is safe for concurrent use and
@@ -91,6 +94,7 @@ type Validator struct {
 	maxToken     int
 	allowURL     func(*url.URL) error
 	log          *slog.Logger
+	onJWKSFetch  func(ok bool)
 
 	mu          sync.Mutex
 	discoveries map[string]*slot[discovery]
@@ -104,7 +108,7 @@ func New(opts Options) *Validator {
 	v := &Validator{
 		now: opts.Now, leeway: opts.Leeway, refetch: opts.RefetchInterval, ttl: opts.CacheTTL,
 		maxStale: opts.MaxStale, fetchTimeout: opts.FetchTimeout, maxToken: opts.MaxTokenBytes,
-		allowURL: opts.AllowURL, log: opts.Logger,
+		allowURL: opts.AllowURL, log: opts.Logger, onJWKSFetch: opts.OnJWKSFetch,
 		discoveries: map[string]*slot[discovery]{}, keySets: map[string]*slot[keySet]{},
 	}
 	if v.now == nil {
