@@ -9,6 +9,8 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+
+	"github.com/agentcore-identity/agentcore/internal/cli/identitycmd"
 )
 
 // Execute runs the CLI with args and returns the process exit code.
@@ -32,7 +34,7 @@ func NewRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newAuditCmd())
+	root.AddCommand(newServerCmd(), newAuditCmd(), identitycmd.New(identitycmd.Options{}))
 	root.AddCommand(newConfigureCmd(), newLaunchCmd(), newInvokeCmd(), newDestroyCmd())
 	return root
 }

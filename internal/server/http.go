@@ -37,6 +37,12 @@ func (s *Server) Handler() http.Handler {
 // route sends unauthenticated public routes to their handlers and
 // everything else through SigV4.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	// Some awsJson operations are public in AWS (Cognito's InitiateAuth):
+	// they carry no SigV4 and authenticate with their body.
+	if js, ok := s.publicJSON[r.Header.Get("X-Amz-Target")]; ok && r.Method == http.MethodPost {
+		s.servePublicJSON(w, r, js)
+		return
+	}
 	// A SigV4-signed request always takes the SigV4 way, even on a path a
 	// public route also serves: InvokeAgentRuntime is a bearer-token
 	// public route and a signed operation on the same path.
@@ -79,10 +85,6 @@ func infoFrom(ctx context.Context) *requestInfo {
 	return &requestInfo{}
 }
 
-// Unwrap lets http.ResponseController reach the connection (flushing
-// streamed responses).
-func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
@@ -94,6 +96,10 @@ func (r *statusRecorder) WriteHeader(code int) {
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (flushing
+// streamed responses).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
@@ -200,6 +206,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}, qs.WriteError)
 		return
 	}
+	if js, ok := s.json[scope.Service]; ok {
+		info.operation = js.Operation(r)
+		s.serveAudited(w, r, body, func(w http.ResponseWriter, r *http.Request) {
+			js.Serve(w, r, body)
+		}, js.WriteError)
+		return
+	}
 	awsproto.WriteJSONError(w, r, s.log, awserr.New(awserr.CodeUnrecognizedClient, http.StatusForbidden,
 		"Service %q in the credential scope is not served by this endpoint.", scope.Service))
 }
@@ -216,6 +229,10 @@ const restService = "bedrock-agentcore"
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if qs, ok := s.query[sigv4.ClaimedService(r)]; ok {
 		qs.WriteError(w, r, err)
+		return
+	}
+	if js, ok := s.json[sigv4.ClaimedService(r)]; ok {
+		js.WriteError(w, r, err)
 		return
 	}
 	awsproto.WriteJSONError(w, r, s.log, err)

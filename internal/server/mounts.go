@@ -39,8 +39,12 @@ type deps struct {
 // unauthenticated public routes, and cleanup on Close.
 type mounts struct {
 	deps
-	rest    []awsproto.Operation
-	query   map[string]*awsproto.QueryService
-	public  *http.ServeMux
-	closers []func()
+	rest  []awsproto.Operation
+	query map[string]*awsproto.QueryService
+	// json are awsJson1.1 services by signing name; publicJSON the
+	// unsigned operations among them, by X-Amz-Target.
+	json       map[string]*awsproto.JSONService
+	publicJSON map[string]*awsproto.JSONService
+	public     *http.ServeMux
+	closers    []func()
 }

@@ -63,6 +63,11 @@ type Server struct {
 	restAPI *awsproto.Router
 	// query holds the awsQuery services (sts, iam) by signing name.
 	query map[string]*awsproto.QueryService
+	// json holds the awsJson1.1 services (cognito-idp) by signing name;
+	// publicJSON those of their operations that carry no SigV4, by
+	// X-Amz-Target.
+	json       map[string]*awsproto.JSONService
+	publicJSON map[string]*awsproto.JSONService
 	// public serves routes that carry no SigV4: browser redirects of OAuth
 	// flows, OIDC discovery and JWKS of our issuers, bearer-token invokes.
 	public *http.ServeMux
@@ -160,17 +165,19 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.query = map[string]*awsproto.QueryService{}
 	s.public = http.NewServeMux()
+	s.json, s.publicJSON = map[string]*awsproto.JSONService{}, map[string]*awsproto.JSONService{}
 	m := &mounts{
 		deps: deps{
 			cfg: cfg, log: s.log, store: s.store, sealer: sealer, now: s.now,
 			publicURL: s.publicURL, accountID: info.AccountID, keys: s.keys,
 			workloads: workloads, providers: providers, tags: tags, metrics: s.metrics, audit: s.audit,
 		},
-		rest:   cp.Operations(),
-		query:  s.query,
+		rest:  cp.Operations(),
+		query: s.query,
+		json:  s.json, publicJSON: s.publicJSON,
 		public: s.public,
 	}
-	for _, mount := range []func(context.Context, *mounts) error{mountFederation, mountDataPlane, mountRuntime} {
+	for _, mount := range []func(context.Context, *mounts) error{mountFederation, mountDataPlane, mountRuntime, mountDevIdP} {
 		if err := mount(ctx, m); err != nil {
 			s.Close()
 			return nil, err
