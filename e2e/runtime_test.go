@@ -38,7 +38,7 @@ type agentAnswer struct {
 func buildAgent(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "agent")
-	cmd := exec.Command("go", "build", "-o", bin, "../examples/identity-quickstart-agent")
+	cmd := exec.Command("go", "build", "-o", bin, "../examples/identity-quickstart")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("build agent: %v\n%s", err, out)
 	}

@@ -19,7 +19,7 @@ func TestConfigureLaunchInvokeDestroy(t *testing.T) {
 	state := filepath.Join(dir, "state")
 	_, _, stop := startServer(t, state)
 	defer stop()
-	agentSrc, err := filepath.Abs("../../examples/identity-quickstart-agent")
+	agentSrc, err := filepath.Abs("../../examples/identity-quickstart")
 	if err != nil {
 		t.Fatal(err)
 	}

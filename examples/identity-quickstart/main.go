@@ -1,4 +1,4 @@
-// Command identity-quickstart-agent is the Go counterpart of the AgentCore
+// Command identity-quickstart is the Go counterpart of the AgentCore
 // Identity quickstart agent, without an LLM: one deterministic tool asks
 // the token vault for the user's token of an OAuth2 provider and reports
 // either the token's length or the authorization URL the user must open.
