@@ -69,6 +69,40 @@ func str(p *string) string {
 	return *p
 }
 
+// nameRequest decodes a request whose only member is the required name of
+// the resource it addresses (Get and Delete operations).
+func nameRequest(ctx context.Context, req *awsproto.Request) (acct, name string, err error) {
+	var in struct {
+		Name *string `json:"name"`
+	}
+	if acct, err = decode(ctx, req, &in); err != nil {
+		return "", "", err
+	}
+	if err := requireName(in.Name); err != nil {
+		return "", "", err
+	}
+	return acct, *in.Name, nil
+}
+
+// listRequest decodes a List operation: maxResults (1..maxN, default maxN)
+// and an opaque nextToken.
+func listRequest(ctx context.Context, req *awsproto.Request, maxN int32) (acct string, limit int, after string, err error) {
+	var in struct {
+		NextToken  *string `json:"nextToken"`
+		MaxResults *int32  `json:"maxResults"`
+	}
+	if acct, err = decode(ctx, req, &in); err != nil {
+		return "", 0, "", err
+	}
+	if limit, err = pageSize("maxResults", in.MaxResults, maxN); err != nil {
+		return "", 0, "", err
+	}
+	if after, err = awsproto.DecodeToken("nextToken", in.NextToken); err != nil {
+		return "", 0, "", err
+	}
+	return acct, limit, after, nil
+}
+
 // pageSize validates maxResults (1..max) and defaults it to max.
 func pageSize(member string, n *int32, maxN int32) (int, error) {
 	if n == nil {

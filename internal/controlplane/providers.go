@@ -28,10 +28,6 @@ func (h *Handlers) providerOperations() []awsproto.Operation {
 	}
 }
 
-type providerNameInput struct {
-	Name *string `json:"name"`
-}
-
 type secretOutput struct {
 	SecretARN string `json:"secretArn"`
 }
@@ -122,15 +118,11 @@ func (h *Handlers) createOAuth2Provider(ctx context.Context, req *awsproto.Reque
 }
 
 func (h *Handlers) getOAuth2Provider(ctx context.Context, req *awsproto.Request) (any, error) {
-	var in providerNameInput
-	acct, err := decode(ctx, req, &in)
+	acct, name, err := nameRequest(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if err := requireName(in.Name); err != nil {
-		return nil, err
-	}
-	p, err := h.Providers.GetOAuth2(ctx, acct, *in.Name)
+	p, err := h.Providers.GetOAuth2(ctx, acct, name)
 	if err != nil {
 		return nil, err
 	}
@@ -154,28 +146,15 @@ func (h *Handlers) updateOAuth2Provider(ctx context.Context, req *awsproto.Reque
 }
 
 func (h *Handlers) deleteOAuth2Provider(ctx context.Context, req *awsproto.Request) (any, error) {
-	var in providerNameInput
-	acct, err := decode(ctx, req, &in)
+	acct, name, err := nameRequest(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if err := requireName(in.Name); err != nil {
-		return nil, err
-	}
-	return nil, h.Providers.DeleteOAuth2(ctx, acct, *in.Name)
+	return nil, h.Providers.DeleteOAuth2(ctx, acct, name)
 }
 
 func (h *Handlers) listOAuth2Providers(ctx context.Context, req *awsproto.Request) (any, error) {
-	var in listInput
-	acct, err := decode(ctx, req, &in)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := pageSize("maxResults", in.MaxResults, 20)
-	if err != nil {
-		return nil, err
-	}
-	after, err := awsproto.DecodeToken("nextToken", in.NextToken)
+	acct, limit, after, err := listRequest(ctx, req, 20)
 	if err != nil {
 		return nil, err
 	}
@@ -250,15 +229,11 @@ func (h *Handlers) createAPIKeyProvider(ctx context.Context, req *awsproto.Reque
 }
 
 func (h *Handlers) getAPIKeyProvider(ctx context.Context, req *awsproto.Request) (any, error) {
-	var in providerNameInput
-	acct, err := decode(ctx, req, &in)
+	acct, name, err := nameRequest(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if err := requireName(in.Name); err != nil {
-		return nil, err
-	}
-	p, err := h.Providers.GetAPIKey(ctx, acct, *in.Name)
+	p, err := h.Providers.GetAPIKey(ctx, acct, name)
 	if err != nil {
 		return nil, err
 	}
@@ -284,28 +259,15 @@ func (h *Handlers) updateAPIKeyProvider(ctx context.Context, req *awsproto.Reque
 }
 
 func (h *Handlers) deleteAPIKeyProvider(ctx context.Context, req *awsproto.Request) (any, error) {
-	var in providerNameInput
-	acct, err := decode(ctx, req, &in)
+	acct, name, err := nameRequest(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if err := requireName(in.Name); err != nil {
-		return nil, err
-	}
-	return nil, h.Providers.DeleteAPIKey(ctx, acct, *in.Name)
+	return nil, h.Providers.DeleteAPIKey(ctx, acct, name)
 }
 
 func (h *Handlers) listAPIKeyProviders(ctx context.Context, req *awsproto.Request) (any, error) {
-	var in listInput
-	acct, err := decode(ctx, req, &in)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := pageSize("maxResults", in.MaxResults, 100)
-	if err != nil {
-		return nil, err
-	}
-	after, err := awsproto.DecodeToken("nextToken", in.NextToken)
+	acct, limit, after, err := listRequest(ctx, req, 100)
 	if err != nil {
 		return nil, err
 	}

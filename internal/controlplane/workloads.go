@@ -35,10 +35,6 @@ func authorizerOptions(in *authorizerConfiguration) []workload.Option {
 	return []workload.Option{workload.WithAuthorizer(in.CustomJWTAuthorizer)}
 }
 
-type workloadNameInput struct {
-	Name *string `json:"name"`
-}
-
 type createWorkloadIdentityInput struct {
 	Name       *string                  `json:"name"`
 	ReturnURLs []string                 `json:"allowedResourceOauth2ReturnUrls"`
@@ -94,15 +90,11 @@ func (h *Handlers) createWorkloadIdentity(ctx context.Context, req *awsproto.Req
 }
 
 func (h *Handlers) getWorkloadIdentity(ctx context.Context, req *awsproto.Request) (any, error) {
-	var in workloadNameInput
-	acct, err := decode(ctx, req, &in)
+	acct, name, err := nameRequest(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if err := requireName(in.Name); err != nil {
-		return nil, err
-	}
-	id, err := h.Workloads.Get(ctx, acct, *in.Name)
+	id, err := h.Workloads.Get(ctx, acct, name)
 	if err != nil {
 		return nil, err
 	}
@@ -130,33 +122,15 @@ func (h *Handlers) updateWorkloadIdentity(ctx context.Context, req *awsproto.Req
 }
 
 func (h *Handlers) deleteWorkloadIdentity(ctx context.Context, req *awsproto.Request) (any, error) {
-	var in workloadNameInput
-	acct, err := decode(ctx, req, &in)
+	acct, name, err := nameRequest(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	if err := requireName(in.Name); err != nil {
-		return nil, err
-	}
-	return nil, h.Workloads.Delete(ctx, acct, *in.Name)
-}
-
-type listInput struct {
-	NextToken  *string `json:"nextToken"`
-	MaxResults *int32  `json:"maxResults"`
+	return nil, h.Workloads.Delete(ctx, acct, name)
 }
 
 func (h *Handlers) listWorkloadIdentities(ctx context.Context, req *awsproto.Request) (any, error) {
-	var in listInput
-	acct, err := decode(ctx, req, &in)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := pageSize("maxResults", in.MaxResults, 20)
-	if err != nil {
-		return nil, err
-	}
-	after, err := awsproto.DecodeToken("nextToken", in.NextToken)
+	acct, limit, after, err := listRequest(ctx, req, 20)
 	if err != nil {
 		return nil, err
 	}
