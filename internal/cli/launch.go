@@ -84,7 +84,7 @@ func newLaunchCmd() *cobra.Command {
 				fmt.Fprintf(w, "Workload identity: %s\n", aws.ToString(out.WorkloadIdentityDetails.WorkloadIdentityArn))
 			}
 			if g := grants(a); g != nil {
-				fmt.Fprintf(w, "Identity grants recorded (not enforced yet): providers %v, AWS JWT audiences %v\n",
+				fmt.Fprintf(w, "Identity grants: providers %v (enforced), AWS JWT audiences %v (recorded)\n",
 					g["credentialProviders"], g["awsJwtAudiences"])
 			}
 			return nil

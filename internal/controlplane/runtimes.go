@@ -45,8 +45,9 @@ type runtimeInput struct {
 	RequestHeaders *struct {
 		Allowlist []string `json:"requestHeaderAllowlist"`
 	} `json:"requestHeaderConfiguration"`
-	// IdentityGrants is our extension: providers and AWS JWT audiences the
-	// agent was granted (recorded, not enforced yet).
+	// IdentityGrants is our extension: the credential providers the
+	// runtime's workload identity may vend from (enforced) and the AWS JWT
+	// audiences named in its configuration (recorded).
 	IdentityGrants *runtime.Grants `json:"identityGrants"`
 }
 

@@ -187,32 +187,38 @@ func rejection(err error) string {
 	return msg
 }
 
-// verifyWAT opens the workload access token of a vend request and checks
-// the workload still exists.
-func (h *Handlers) verifyWAT(ctx context.Context, account string, token *string, v *validate.Errors) (wat.Claims, error) {
+// verifyWAT opens the workload access token of a vend request for
+// provider, checks the workload still exists and is granted the provider,
+// and returns both.
+func (h *Handlers) verifyWAT(ctx context.Context, account string, token *string, provider string, v *validate.Errors) (wat.Claims, workload.Identity, error) {
 	if v.Required("workloadIdentityToken", token != nil) {
 		v.String("workloadIdentityToken", *token, 1, wat.MaxLen, nil)
 	}
 	if err := v.Err(); err != nil {
-		return wat.Claims{}, err
+		return wat.Claims{}, workload.Identity{}, err
 	}
 	c, err := h.Tokens.Verify(ctx, account, *token)
 	if err == nil {
 		audit.Note(ctx, audit.Details{Workload: c.Workload, User: c.UserID})
 	}
 	if errors.Is(err, wat.ErrInvalid) {
-		return wat.Claims{}, awserr.AccessDenied("The workload access token is invalid or expired.")
+		return wat.Claims{}, workload.Identity{}, awserr.AccessDenied("The workload access token is invalid or expired.")
 	}
 	if err != nil {
-		return wat.Claims{}, awserr.Internal(err)
+		return wat.Claims{}, workload.Identity{}, awserr.Internal(err)
 	}
-	if _, err := h.Workloads.Get(ctx, account, c.Workload); err != nil {
+	wl, err := h.Workloads.Get(ctx, account, c.Workload)
+	if err != nil {
 		if awserr.IsCode(err, awserr.CodeResourceNotFound) {
-			return wat.Claims{}, awserr.AccessDenied("The workload identity of this token no longer exists.")
+			err = awserr.AccessDenied("The workload identity of this token no longer exists.")
 		}
-		return wat.Claims{}, err
+		return wat.Claims{}, workload.Identity{}, err
 	}
-	return c, nil
+	// Identities without grants may use every provider of the account.
+	if !wl.MayUse(provider) {
+		return wat.Claims{}, workload.Identity{}, awserr.AccessDenied("Workload identity %q is not granted credential provider %q.", wl.Name, provider)
+	}
+	return c, wl, nil
 }
 
 func (h *Handlers) getResourceAPIKey(ctx context.Context, req *awsproto.Request) (any, error) {
@@ -229,7 +235,7 @@ func (h *Handlers) getResourceAPIKey(ctx context.Context, req *awsproto.Request)
 		v.String("resourceCredentialProviderName", *in.ProviderName, 1, 128, providerNameRE)
 		audit.Note(ctx, audit.Details{Provider: *in.ProviderName})
 	}
-	if _, err := h.verifyWAT(ctx, p.AccountID, in.WorkloadIdentityToken, &v); err != nil {
+	if _, _, err := h.verifyWAT(ctx, p.AccountID, in.WorkloadIdentityToken, str(in.ProviderName), &v); err != nil {
 		return nil, err
 	}
 	key, err := h.Providers.APIKey(ctx, p.AccountID, *in.ProviderName)

@@ -101,17 +101,13 @@ func (h *Handlers) getResourceOAuth2Token(ctx context.Context, req *awsproto.Req
 	if in.ProviderName != nil {
 		audit.Note(ctx, audit.Details{Provider: *in.ProviderName})
 	}
-	caller, err := h.verifyWAT(ctx, p.AccountID, in.WorkloadIdentityToken, &v)
+	caller, wl, err := h.verifyWAT(ctx, p.AccountID, in.WorkloadIdentityToken, str(in.ProviderName), &v)
 	if err != nil {
 		return nil, err
 	}
 	if *in.Flow == flowOnBehalfOf {
 		return nil, awserr.Field(awserr.FieldError{Name: "oauth2Flow",
 			Message: "ON_BEHALF_OF_TOKEN_EXCHANGE is not supported by this server yet; use USER_FEDERATION or M2M"})
-	}
-	wl, err := h.Workloads.Get(ctx, p.AccountID, caller.Workload)
-	if err != nil {
-		return nil, err
 	}
 	prov, err := h.Providers.ResolveOAuth2(ctx, p.AccountID, *in.ProviderName)
 	if err != nil {

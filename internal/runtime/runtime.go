@@ -73,7 +73,10 @@ type LocalConfig struct {
 }
 
 // Grants are the credential providers and AWS JWT audiences the agent was
-// granted (recorded, not yet enforced).
+// granted. Provider grants are enforced on the runtime's workload identity
+// (vends from other providers are refused); audiences are recorded (the
+// local agent signs STS calls with the caller's own key, whose allowed
+// audiences apply).
 type Grants struct {
 	CredentialProviders []string `json:"credentialProviders,omitempty"`
 	AWSJWTAudiences     []string `json:"awsJwtAudiences,omitempty"`
@@ -223,7 +226,7 @@ func (s *Service) Create(ctx context.Context, account string, sp Spec) (Runtime,
 	id := sp.Name + "-" + randomSuffix(10)
 	rt := Runtime{Spec: sp, ID: id, Account: account, Version: 1, Workload: id, Binding: s.binding(sp)}
 	if _, err := s.cfg.Workloads.Create(ctx, account, rt.Workload, s.returnURLs(rt), nil,
-		workload.WithAuthorizer(sp.Authorizer)); err != nil {
+		workload.WithAuthorizer(sp.Authorizer), providerGrants(sp)); err != nil {
 		return Runtime{}, err
 	}
 	data, err := encode(rt)
@@ -317,7 +320,7 @@ func (s *Service) Update(ctx context.Context, account, ref string, sp Spec) (Run
 	next := cur
 	next.Spec, next.Version, next.Binding = sp, cur.Version+1, s.binding(sp)
 	if _, err := s.cfg.Workloads.Update(ctx, account, cur.Workload, s.returnURLs(next),
-		workload.WithAuthorizer(sp.Authorizer)); err != nil {
+		workload.WithAuthorizer(sp.Authorizer), providerGrants(sp)); err != nil {
 		return Runtime{}, err
 	}
 	data, err := encode(next)
@@ -448,4 +451,13 @@ func randomSuffix(n int) string {
 // WorkloadARN is the ARN of a runtime's workload identity.
 func (s *Service) WorkloadARN(rt Runtime) string {
 	return arn.WorkloadIdentity(s.cfg.Region, rt.Account, rt.Workload)
+}
+
+// providerGrants restricts the runtime's workload identity to the providers
+// it was granted; a runtime created without grants stays unrestricted.
+func providerGrants(sp Spec) workload.Option {
+	if sp.Grants == nil {
+		return workload.WithProviderGrants(nil)
+	}
+	return workload.WithProviderGrants(append([]string{}, sp.Grants.CredentialProviders...))
 }

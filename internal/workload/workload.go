@@ -44,8 +44,11 @@ type Identity struct {
 	// Authorizer, when set, validates end-user JWTs presented for this
 	// workload (GetWorkloadAccessTokenForJWT).
 	Authorizer *inbound.JWTAuthorizerConfig
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// ProviderGrants, when non-nil, lists the only credential providers
+	// the workload may vend from (see MayUse).
+	ProviderGrants []string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // doc is the stored document.
@@ -53,6 +56,8 @@ type doc struct {
 	Name       string                       `json:"name"`
 	ReturnURLs []string                     `json:"allowedResourceOauth2ReturnUrls"`
 	Authorizer *inbound.JWTAuthorizerConfig `json:"authorizer,omitempty"`
+	// Grants, when non-nil, are the only providers it may vend from.
+	Grants []string `json:"providerGrants"`
 }
 
 // Service manages workload identities.
@@ -233,12 +238,13 @@ func (s *Service) fromRecord(rec store.Record) (Identity, error) {
 		return Identity{}, awserr.Internal(fmt.Errorf("decode workload identity %q: %w", rec.Key, err))
 	}
 	return Identity{
-		Name:       d.Name,
-		ARN:        arn.WorkloadIdentity(s.region, rec.Account, d.Name),
-		ReturnURLs: nonNil(d.ReturnURLs),
-		Authorizer: d.Authorizer,
-		CreatedAt:  rec.CreatedAt,
-		UpdatedAt:  rec.UpdatedAt,
+		Name:           d.Name,
+		ARN:            arn.WorkloadIdentity(s.region, rec.Account, d.Name),
+		ReturnURLs:     nonNil(d.ReturnURLs),
+		Authorizer:     d.Authorizer,
+		ProviderGrants: d.Grants,
+		CreatedAt:      rec.CreatedAt,
+		UpdatedAt:      rec.UpdatedAt,
 	}, nil
 }
 
