@@ -31,5 +31,11 @@ check: test lint
 fuzz: ## every fuzz target for FUZZTIME (default 10s) each
 	./scripts/fuzz.sh
 
+# Benchmarks and the load harness; not part of CI. The Go benchmarks run
+# first, then bench/load loads an in-process server (SQLite in a temporary
+# file, 1M stored tokens) and prints a Markdown report. Quicker:
+# make bench BENCH_FLAGS='-rows 100000 -d 5s'; every flag: go run ./bench/load -h
+BENCH_FLAGS ?=
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./bench/...
+	$(GO) run ./bench/load $(BENCH_FLAGS)
