@@ -72,6 +72,10 @@ type Trail struct {
 	now   func() time.Time
 	sinks []Sink
 
+	// heads holds the accounts whose chain head this process has seen: a
+	// head is never deleted, so Append need not read it again each time.
+	heads sync.Map
+
 	mu         sync.Mutex
 	queue      []*appendReq
 	committing bool
@@ -239,7 +243,11 @@ func (t *Trail) commit(batch []*appendReq) error {
 // ensureHead creates an account's chain head on first use; a concurrent
 // creator winning the race is fine.
 func (t *Trail) ensureHead(ctx context.Context, account string) error {
+	if _, ok := t.heads.Load(account); ok {
+		return nil
+	}
 	if _, err := t.store.Get(ctx, KindHead, account, headKey); err == nil {
+		t.heads.Store(account, struct{}{})
 		return nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("audit: read chain head: %w", err)
@@ -249,6 +257,7 @@ func (t *Trail) ensureHead(ctx context.Context, account string) error {
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		return fmt.Errorf("audit: create chain head: %w", err)
 	}
+	t.heads.Store(account, struct{}{})
 	return nil
 }
 

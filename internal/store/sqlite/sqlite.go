@@ -56,6 +56,10 @@ type Store struct {
 	writer *sql.DB // one connection; all write transactions
 	reader *sql.DB // query-only connections; the writer itself for MemoryPath
 	now    func() time.Time
+
+	// Prepared statements of each pool (the same cache when the pools
+	// are one); nil until migrations have run.
+	writeStmts, readStmts *stmtCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -94,6 +98,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
+	}
+	s.writeStmts, s.readStmts = newStmtCache(s.writer), newStmtCache(s.reader)
+	if s.reader == s.writer {
+		s.readStmts = s.writeStmts
 	}
 	if opts.Path != MemoryPath {
 		// The -wal and -shm files exist now that WAL mode is on and a
@@ -267,19 +275,32 @@ func (s *Store) write(ctx context.Context, fn func(ops) error) (err error) {
 			panic(p)
 		}
 	}()
-	if err := fn(ops{q: tx, now: s.now}); err != nil {
+	var missed []string
+	if err := fn(ops{q: cachedTx{tx: tx, cache: s.writeStmts, missed: &missed}, now: s.now}); err != nil {
 		// A failed rollback cannot be acted on and would only mask fn's
 		// error; database/sql discards broken connections itself.
 		_ = tx.Rollback()
+		s.prepare(ctx, missed)
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
+	s.prepare(ctx, missed)
 	return nil
 }
 
-func (s *Store) read() ops { return ops{q: s.reader, now: s.now} }
+// prepare caches the statements a write transaction had to parse, once the
+// transaction has released the writer connection.
+func (s *Store) prepare(ctx context.Context, queries []string) {
+	for _, q := range queries {
+		s.writeStmts.get(ctx, q)
+	}
+}
+
+func (s *Store) read() ops {
+	return ops{q: cachedDB{db: s.reader, cache: s.readStmts}, now: s.now}
+}
 
 // Get implements store.Tx.
 func (s *Store) Get(ctx context.Context, kind, account, key string) (store.Record, error) {
@@ -323,6 +344,17 @@ func (s *Store) Count(ctx context.Context, kind, account string) (int, error) {
 	return s.read().Count(ctx, kind, account)
 }
 
+// CountKind implements store.Store.
+func (s *Store) CountKind(ctx context.Context, kind string) (int, error) {
+	var n int
+	err := s.read().q.QueryRowContext(ctx,
+		`SELECT count(*) FROM records WHERE kind = ? AND `+live, kind, s.now().UnixMicro()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: count %s: %w", kind, err)
+	}
+	return n, nil
+}
+
 // InTx implements store.Store. Transactions are serialized with all other
 // writes, so fn is never re-run. fn must use tx, not s: calling s's write
 // methods (or, for a MemoryPath store, any method) from inside fn would wait
@@ -362,7 +394,10 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close implements store.Store.
 func (s *Store) Close() error {
-	var errs []error
+	errs := []error{s.writeStmts.close()}
+	if s.readStmts != s.writeStmts {
+		errs = append(errs, s.readStmts.close())
+	}
 	if s.reader != nil && s.reader != s.writer {
 		errs = append(errs, s.reader.Close())
 	}
