@@ -88,10 +88,12 @@ func TestResourceOAuth2Errors(t *testing.T) {
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				_, err := d.GetResourceOauth2Token(ctx, tc.in)
-				if !errors.As(err, tc.want) || !strings.Contains(err.Error(), tc.message) {
-					t.Fatalf("got %v, want %T mentioning %q", err, tc.want, tc.message)
-				}
+				x.env.Unchanged(t, func() {
+					_, err := d.GetResourceOauth2Token(ctx, tc.in)
+					if !errors.As(err, tc.want) || !strings.Contains(err.Error(), tc.message) {
+						t.Fatalf("got %v, want %T mentioning %q", err, tc.want, tc.message)
+					}
+				})
 			})
 		}
 		completeCases := []struct {
@@ -103,11 +105,15 @@ func TestResourceOAuth2Errors(t *testing.T) {
 			{"fail/complete-unknown-session", "urn:ietf:params:oauth:request_uri:" + strings.Repeat("A", 43), &ad},
 		}
 		for _, tc := range completeCases {
-			_, err := d.CompleteResourceTokenAuth(ctx, &dp.CompleteResourceTokenAuthInput{SessionUri: aws.String(tc.uri),
-				UserIdentifier: &dptypes.UserIdentifierMemberUserId{Value: "alice-id"}})
-			if !errors.As(err, tc.want) {
-				t.Errorf("%s: got %v, want %T", tc.name, err, tc.want)
-			}
+			t.Run(tc.name, func(t *testing.T) {
+				x.env.Unchanged(t, func() {
+					_, err := d.CompleteResourceTokenAuth(ctx, &dp.CompleteResourceTokenAuthInput{SessionUri: aws.String(tc.uri),
+						UserIdentifier: &dptypes.UserIdentifierMemberUserId{Value: "alice-id"}})
+					if !errors.As(err, tc.want) {
+						t.Errorf("got %v, want %T", err, tc.want)
+					}
+				})
+			})
 		}
 
 		// The provider refuses (the user clicked "deny"): the flow fails
@@ -161,9 +167,12 @@ func TestResourceOAuth2Errors(t *testing.T) {
 			t.Fatalf("complete of an expired session: %v", err)
 		}
 
-		// Error pages never reflect their input.
-		evil := x.fetch(noFollow, http.MethodGet, x.env.URL+"/identities/oauth2/authorize?request_uri="+url.QueryEscape("<script>alert(1)</script>"), nil)
-		cb := x.fetch(noFollow, http.MethodGet, x.callback+"?state=%3Cimg%20src%3Dx%3E&code=%3Cb%3E", nil)
+		// Error pages never reflect their input, and change nothing.
+		var evil, cb page
+		x.env.Unchanged(t, func() {
+			evil = x.fetch(noFollow, http.MethodGet, x.env.URL+"/identities/oauth2/authorize?request_uri="+url.QueryEscape("<script>alert(1)</script>"), nil)
+			cb = x.fetch(noFollow, http.MethodGet, x.callback+"?state=%3Cimg%20src%3Dx%3E&code=%3Cb%3E", nil)
+		})
 		for _, p := range []page{evil, cb} {
 			if p.status != http.StatusBadRequest || strings.Contains(p.body, "<script>") || strings.Contains(p.body, "<img") ||
 				p.header.Get("Cache-Control") != "no-store" {

@@ -332,8 +332,11 @@ func TestResourceOAuth2UserFederation(t *testing.T) {
 
 		// 5. Replaying the provider's redirect, or re-opening our
 		// authorization URL, is refused and changes nothing.
-		replay := x.fetch(noFollow, http.MethodGet, toCallback.String(), nil)
-		reopen := x.fetch(noFollow, http.MethodGet, aws.ToString(start.AuthorizationUrl), nil)
+		var replay, reopen page
+		x.env.Unchanged(t, func() {
+			replay = x.fetch(noFollow, http.MethodGet, toCallback.String(), nil)
+			reopen = x.fetch(noFollow, http.MethodGet, aws.ToString(start.AuthorizationUrl), nil)
+		})
 		for name, p := range map[string]page{"replayed callback": replay, "re-opened authorization URL": reopen} {
 			if p.status != http.StatusBadRequest || !strings.Contains(p.body, "Invalid request") ||
 				!strings.HasPrefix(p.header.Get("Content-Type"), "text/html") {

@@ -12,6 +12,7 @@ import (
 	dp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcore"
 	dptypes "github.com/aws/aws-sdk-go-v2/service/bedrockagentcore/types"
 	cp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
+	"github.com/aws/smithy-go"
 
 	"github.com/agentcore-identity/agentcore/internal/config"
 	"github.com/agentcore-identity/agentcore/internal/oidctest"
@@ -37,12 +38,14 @@ func TestDiscoveryURLsCannotReachPrivateNetworks(t *testing.T) {
 		t.Fatalf("create: %d %+v", status, we)
 	}
 	token := idp.SignRaw(idp.AccessTokenClaims("x", "", "openid"), oidctest.SignOptions{})
-	_, err := d.GetWorkloadAccessTokenForJWT(ctx, &dp.GetWorkloadAccessTokenForJWTInput{
-		WorkloadName: aws.String("guarded-agent"), UserToken: aws.String(token)})
-	var ad *dptypes.AccessDeniedException
-	if !errors.As(err, &ad) || !strings.Contains(aws.ToString(ad.Message), "allow-private-network") {
-		t.Fatalf("inbound discovery on loopback: want AccessDenied naming --allow-private-network, got %v", err)
-	}
+	env.Unchanged(t, func() {
+		_, err := d.GetWorkloadAccessTokenForJWT(ctx, &dp.GetWorkloadAccessTokenForJWTInput{
+			WorkloadName: aws.String("guarded-agent"), UserToken: aws.String(token)})
+		var ad *dptypes.AccessDeniedException
+		if !errors.As(err, &ad) || !strings.Contains(aws.ToString(ad.Message), "allow-private-network") {
+			t.Fatalf("inbound discovery on loopback: want AccessDenied naming --allow-private-network, got %v", err)
+		}
+	})
 	if idp.DiscoveryCalls() != 0 {
 		t.Fatalf("the provider was contacted %d times", idp.DiscoveryCalls())
 	}
@@ -57,12 +60,20 @@ func TestDiscoveryURLsCannotReachPrivateNetworks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := d.GetResourceOauth2Token(ctx, &dp.GetResourceOauth2TokenInput{
-		WorkloadIdentityToken: wat.WorkloadAccessToken, ResourceCredentialProviderName: aws.String("loopback-idp"),
-		Scopes: []string{"read"}, Oauth2Flow: dptypes.Oauth2FlowTypeM2m})
-	if err == nil || out != nil && out.AccessToken != nil {
-		t.Fatalf("M2M against a loopback provider vended %+v", out)
-	}
+	env.Unchanged(t, func() {
+		out, err := d.GetResourceOauth2Token(ctx, &dp.GetResourceOauth2TokenInput{
+			WorkloadIdentityToken: wat.WorkloadAccessToken, ResourceCredentialProviderName: aws.String("loopback-idp"),
+			Scopes: []string{"read"}, Oauth2Flow: dptypes.Oauth2FlowTypeM2m})
+		if out != nil && out.AccessToken != nil {
+			t.Fatalf("M2M against a loopback provider vended %+v", out)
+		}
+		// The refusal happens at connect time inside the token request,
+		// so the caller sees the provider as unreachable.
+		var ae smithy.APIError
+		if !errors.As(err, &ae) || ae.ErrorCode() != "InternalServerException" || !strings.Contains(ae.ErrorMessage(), "could not be reached") {
+			t.Fatalf("M2M against a loopback provider: want the provider reported unreachable, got %v", err)
+		}
+	})
 	if idp.DiscoveryCalls() != 0 || idp.TokenCalls(oidctest.GrantClientCredentials) != 0 {
 		t.Fatal("the provider was contacted")
 	}

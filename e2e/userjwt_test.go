@@ -51,6 +51,11 @@ func TestWorkloadTokenForUserJWT(t *testing.T) {
 			return c
 		}
 		userToken := inbound.SignRaw(claims(nil), oidctest.SignOptions{})
+		// An attacker's own provider: tokens it signs point at its keys
+		// through jku/x5u, which must never be fetched (RFC 8725 3.10).
+		attacker := oidctest.Start(t, oidctest.Options{})
+		pointAtAttacker := map[string]any{"jku": attacker.JWKSURL(), "x5u": attacker.Issuer() + "/cert.pem"}
+		pathKID := "../../../../etc/passwd"
 		cases := []struct {
 			name  string
 			token string
@@ -65,22 +70,38 @@ func TestWorkloadTokenForUserJWT(t *testing.T) {
 			// reaches the authorizer.
 			{"fail/alg-none", inbound.SignRaw(claims(nil), oidctest.SignOptions{Alg: "none"}) + "AAAA", false},
 			{"fail/hs256-with-public-key", inbound.SignRaw(claims(nil), oidctest.SignOptions{Alg: "HS256", HMACKey: inbound.PublicKeyPEM()}), false},
+			{"ok/jku-x5u-elsewhere-ignored", inbound.SignRaw(claims(nil), oidctest.SignOptions{Header: pointAtAttacker}), true},
+			{"fail/attacker-key-via-jku-x5u", attacker.SignRaw(claims(nil), oidctest.SignOptions{Header: pointAtAttacker}), false},
+			{"fail/kid-path-injection", inbound.SignRaw(claims(nil), oidctest.SignOptions{KID: &pathKID}), false},
+			{"fail/nested-jwt", inbound.SignRaw(claims(nil), oidctest.SignOptions{Header: map[string]any{"cty": "JWT"}}), false},
+			{"fail/crit-header", inbound.SignRaw(claims(nil), oidctest.SignOptions{Header: map[string]any{"crit": []string{"exp"}, "exp": 1}}), false},
+			{"fail/oversized", inbound.SignRaw(claims(func(c map[string]any) { c["pad"] = strings.Repeat("a", 20<<10) }), oidctest.SignOptions{}), false},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				out, err := x.d.GetWorkloadAccessTokenForJWT(x.ctx, &dp.GetWorkloadAccessTokenForJWTInput{
-					WorkloadName: aws.String("jwt-agent"), UserToken: aws.String(tc.token)})
+				call := func() (*dp.GetWorkloadAccessTokenForJWTOutput, error) {
+					return x.d.GetWorkloadAccessTokenForJWT(x.ctx, &dp.GetWorkloadAccessTokenForJWTInput{
+						WorkloadName: aws.String("jwt-agent"), UserToken: aws.String(tc.token)})
+				}
 				if tc.ok {
-					if err != nil || aws.ToString(out.WorkloadAccessToken) == "" {
+					if out, err := call(); err != nil || aws.ToString(out.WorkloadAccessToken) == "" {
 						t.Fatalf("want a workload token, got %v", err)
 					}
 					return
 				}
-				var ad *dptypes.AccessDeniedException
-				if !errors.As(err, &ad) || aws.ToString(ad.Message) == "" {
-					t.Fatalf("want AccessDeniedException with a reason, got %v", err)
-				}
+				// A refusal changes nothing in the store (the audit trail
+				// records it on purpose).
+				x.env.Unchanged(t, func() {
+					_, err := call()
+					var ad *dptypes.AccessDeniedException
+					if !errors.As(err, &ad) || aws.ToString(ad.Message) == "" {
+						t.Fatalf("want AccessDeniedException with a reason, got %v", err)
+					}
+				})
 			})
+		}
+		if n := attacker.JWKSCalls() + attacker.DiscoveryCalls(); n != 0 {
+			t.Errorf("jku/x5u were followed: the attacker's provider was contacted %d times", n)
 		}
 
 		resp, err := http.Get(x.env.URL + "/metrics")

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,9 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/agentcore-identity/agentcore/internal/config"
 	"github.com/agentcore-identity/agentcore/internal/server"
+	"github.com/agentcore-identity/agentcore/internal/tracing"
 )
 
 func newServerCmd() *cobra.Command {
@@ -52,12 +55,15 @@ so that several replicas share it.`,
 	f.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "json or text")
 	f.Int64Var(&cfg.MaxBodySize, "max-body-size", cfg.MaxBodySize, "largest API request body in bytes")
 	f.DurationVar(&cfg.ShutdownTTL, "shutdown-timeout", cfg.ShutdownTTL, "grace period for in-flight requests on shutdown")
+	f.DurationVar(&cfg.DrainDelay, "drain-delay", cfg.DrainDelay, "on SIGTERM, report not-ready on /readyz and keep serving this long before shutting down (load balancer drain)")
 	f.IntVar(&cfg.Quotas.WorkloadIdentities, "quota-workload-identities", cfg.Quotas.WorkloadIdentities, "workload identities per account")
 	f.IntVar(&cfg.Quotas.OAuth2Providers, "quota-oauth2-providers", cfg.Quotas.OAuth2Providers, "OAuth2 credential providers per account")
 	f.IntVar(&cfg.Quotas.APIKeyProviders, "quota-apikey-providers", cfg.Quotas.APIKeyProviders, "API-key credential providers per account")
 	f.Float64Var(&cfg.RateLimits.TokenRequestsPerSecond, "rate-limit-token-requests", cfg.RateLimits.TokenRequestsPerSecond, "token requests per second per account (0 = unlimited)")
 	f.IntVar(&cfg.RateLimits.TokenBurst, "rate-limit-token-burst", cfg.RateLimits.TokenBurst, "token requests allowed at once per account")
+	f.StringVar(&cfg.RateLimits.Scope, "rate-limit-scope", cfg.RateLimits.Scope, "where rate limits are kept: local (per replica) or cluster (shared by replicas through the store); default cluster with --store postgres, local with sqlite")
 	f.BoolVar(&cfg.Metrics, "metrics", cfg.Metrics, "serve Prometheus metrics on /metrics")
+	f.BoolVar(&cfg.OTelTraces, "otel-traces", cfg.OTelTraces, "export OpenTelemetry traces over OTLP/HTTP (also on with OTEL_TRACES_EXPORTER=otlp or OTEL_EXPORTER_OTLP_ENDPOINT)")
 	f.StringVar(&cfg.AuditLog, "audit-log", cfg.AuditLog, "also append audit events as JSON lines to this file")
 	f.BoolVar(&cfg.AllowPrivateNetwork, "allow-private-network", cfg.AllowPrivateNetwork, "let OIDC discovery, JWKS and token requests reach loopback/private addresses (identity providers on your own network)")
 	f.BoolVar(&cfg.LocalRuntimeCommands, "local-runtime-commands", cfg.LocalRuntimeCommands, "let CreateAgentRuntime start localConfiguration.command agent processes on this host")
@@ -103,10 +109,17 @@ func runServer(cmd *cobra.Command, cfg config.Config) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	tp, stopTracing, err := startTracing(ctx, cfg, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer stopTracing()
 	srv, err := server.New(ctx, server.Options{
-		Config:    cfg,
-		Logger:    log,
-		PublicURL: cfg.EffectivePublicURL(ln.Addr().String()),
+		Config:         cfg,
+		Logger:         log,
+		PublicURL:      cfg.EffectivePublicURL(ln.Addr().String()),
+		TracerProvider: tp,
 	})
 	if err != nil {
 		_ = ln.Close()
@@ -128,8 +141,30 @@ func runServer(cmd *cobra.Command, cfg config.Config) error {
 	}
 	printBanner(cmd.OutOrStdout(), srv, cfg, credPath)
 	log.Info("listening", slog.String("addr", ln.Addr().String()), slog.String("account", srv.Info.AccountID),
-		slog.String("region", cfg.Region), slog.String("store", cfg.Store))
+		slog.String("region", cfg.Region), slog.String("store", cfg.Store),
+		slog.String("rate_limit_scope", cfg.EffectiveRateLimitScope()))
 	return srv.Serve(ctx, ln)
+}
+
+// startTracing starts the OTLP trace exporter when --otel-traces or the
+// standard OpenTelemetry environment asks for it. Otherwise the provider
+// is nil and the server traces nothing.
+func startTracing(ctx context.Context, cfg config.Config, log *slog.Logger) (trace.TracerProvider, func(), error) {
+	if !cfg.OTelTraces && !tracing.EnabledByEnv(os.Getenv) {
+		return nil, func() {}, nil
+	}
+	tp, err := tracing.Start(ctx, tracing.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Info("exporting OpenTelemetry traces over OTLP/HTTP")
+	return tp, func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tp.Shutdown(sctx); err != nil {
+			log.Warn("flushing traces", slog.String("error", err.Error()))
+		}
+	}, nil
 }
 
 func printBanner(w io.Writer, srv *server.Server, cfg config.Config, credPath string) {

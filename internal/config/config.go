@@ -29,11 +29,24 @@ type Quotas struct {
 	APIKeyProviders    int
 }
 
+// Rate-limit scopes: where token buckets live.
+const (
+	// RateLimitLocal keeps buckets in each process: N replicas allow N
+	// times the rate. Free, and exact for a single process.
+	RateLimitLocal = "local"
+	// RateLimitCluster keeps buckets in the store, shared by every
+	// replica on the database, at one store write per limited request.
+	RateLimitCluster = "cluster"
+)
+
 // RateLimits are per-account request rates (seed 002: token requests
 // 100/s per account).
 type RateLimits struct {
 	TokenRequestsPerSecond float64 // credential vends; 0 disables
 	TokenBurst             int     // requests allowed at once
+	// Scope is RateLimitLocal, RateLimitCluster or empty for the default
+	// of the store (see EffectiveRateLimitScope).
+	Scope string
 }
 
 // Config is the server configuration.
@@ -54,6 +67,10 @@ type Config struct {
 	RateLimits  RateLimits
 	// Metrics serves Prometheus metrics on /metrics.
 	Metrics bool
+	// OTelTraces exports OpenTelemetry traces over OTLP/HTTP (endpoint
+	// from the standard OTEL_EXPORTER_OTLP_* variables). The standard
+	// OTEL_TRACES_EXPORTER=otlp or an OTLP endpoint turn it on too.
+	OTelTraces bool
 	// AllowPrivateNetwork lets outbound fetches (OIDC discovery, JWKS,
 	// token endpoints) reach loopback and private addresses. Off by
 	// default: those URLs are caller input (SSRF). The server's own
@@ -68,6 +85,11 @@ type Config struct {
 	// localConfiguration artifact on this machine. Off by default: it
 	// turns API access into running programs on the server's host.
 	LocalRuntimeCommands bool
+	// DrainDelay is how long the server keeps serving after SIGTERM while
+	// /readyz reports 503 "draining", before it stops accepting requests:
+	// the time a load balancer needs to notice and route around it. Zero
+	// shuts down at once.
+	DrainDelay time.Duration
 }
 
 // Default returns the configuration used when nothing is set.
@@ -155,8 +177,17 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %d: must be at least 1", name, q))
 		}
 	}
+	if c.DrainDelay < 0 {
+		errs = append(errs, fmt.Errorf("drain-delay %s: must not be negative", c.DrainDelay))
+	}
 	if c.RateLimits.TokenRequestsPerSecond < 0 || c.RateLimits.TokenBurst < 0 {
 		errs = append(errs, errors.New("rate limits must not be negative"))
+	}
+	switch c.RateLimits.Scope {
+	case "", RateLimitLocal, RateLimitCluster:
+	default:
+		errs = append(errs, fmt.Errorf("rate-limit-scope %q: must be %s (each replica limits on its own) or %s (replicas share limits through the store)",
+			c.RateLimits.Scope, RateLimitLocal, RateLimitCluster))
 	}
 	// Keys are published one rotation period before they sign; relying
 	// parties cache the JWKS for 5 minutes, so a shorter period could sign
@@ -180,6 +211,19 @@ func (c *Config) EffectivePublicURL(listenAddr string) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// EffectiveRateLimitScope is RateLimits.Scope, or by default cluster on
+// PostgreSQL (the multi-replica store) and local on SQLite (one process,
+// where a store write per request would buy nothing).
+func (c *Config) EffectiveRateLimitScope() string {
+	if c.RateLimits.Scope != "" {
+		return c.RateLimits.Scope
+	}
+	if c.Store == StorePostgres {
+		return RateLimitCluster
+	}
+	return RateLimitLocal
 }
 
 // KEKPath is the KEK file location.

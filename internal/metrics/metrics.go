@@ -23,6 +23,9 @@ type Metrics struct {
 	latency   *prometheus.HistogramVec
 	throttles *prometheus.CounterVec
 	rateLimit *prometheus.GaugeVec
+	// rateLimitScope is 1 for the scope the token buckets live in.
+	rateLimitScope  *prometheus.GaugeVec
+	rateLimitErrors *prometheus.CounterVec
 
 	// Refreshes counts OAuth2 refresh-token grants by outcome.
 	Refreshes *prometheus.CounterVec
@@ -54,6 +57,14 @@ func New() *Metrics {
 			Name: "agentcore_rate_limit_per_second",
 			Help: "Configured sustained request rate per account, by limit class.",
 		}, []string{"class"}),
+		rateLimitScope: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "agentcore_rate_limit_scope",
+			Help: "1 for where rate-limit buckets live: local (per replica), cluster (shared through the store) or custom.",
+		}, []string{"scope"}),
+		rateLimitErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentcore_rate_limit_store_errors_total",
+			Help: "Cluster rate-limit checks that failed in the store and let the request through, by limit class.",
+		}, []string{"class"}),
 		Refreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "agentcore_oauth2_refreshes_total",
 			Help: "OAuth2 refresh-token grants by outcome.",
@@ -67,7 +78,7 @@ func New() *Metrics {
 			Help: "Credentials handed out, by operation.",
 		}, []string{"operation"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.throttles, m.rateLimit, m.Refreshes, m.JWKSFetches, m.Vends,
+	m.registry.MustRegister(m.requests, m.latency, m.throttles, m.rateLimit, m.rateLimitScope, m.rateLimitErrors, m.Refreshes, m.JWKSFetches, m.Vends,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -88,7 +99,18 @@ func (m *Metrics) Throttled(class string) { m.throttles.WithLabelValues(class).I
 // SetRateLimit publishes a configured limit.
 func (m *Metrics) SetRateLimit(class string, perSecond float64) {
 	m.rateLimit.WithLabelValues(class).Set(perSecond)
+	m.rateLimitErrors.WithLabelValues(class) // exported as 0 from the start, for alerts
 }
+
+// SetRateLimitScope publishes where rate-limit buckets live.
+func (m *Metrics) SetRateLimitScope(scope string) {
+	m.rateLimitScope.Reset()
+	m.rateLimitScope.WithLabelValues(scope).Set(1)
+}
+
+// RateLimitStoreError records a rate-limit check that failed in the store
+// (and so let the request through).
+func (m *Metrics) RateLimitStoreError(class string) { m.rateLimitErrors.WithLabelValues(class).Inc() }
 
 // Handler serves the registry in the Prometheus exposition format.
 func (m *Metrics) Handler() http.Handler {

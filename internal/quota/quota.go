@@ -18,6 +18,22 @@ type Limit struct {
 	Burst int     // requests allowed at once; <= 0 means max(1, Rate)
 }
 
+// burst is Burst, or max(1, Rate) when Burst is unset.
+func (l Limit) burst() int {
+	if l.Burst > 0 {
+		return l.Burst
+	}
+	return int(math.Max(1, l.Rate))
+}
+
+func copyLimits(in map[string]Limit) map[string]Limit {
+	out := make(map[string]Limit, len(in))
+	for k, v := range in {
+		out[k] = v
+	}
+	return out
+}
+
 // Decision is the outcome of one Allow call.
 type Decision struct {
 	Allowed bool
@@ -35,9 +51,9 @@ func (d Decision) RetryAfterSeconds() int {
 	return s
 }
 
-// Limiter decides whether a request may proceed. The local implementation
-// holds buckets in memory; a shared one (several replicas) keeps them in a
-// common store.
+// Limiter decides whether a request may proceed. Local holds buckets in
+// memory (one process); Shared keeps them in the store, so that several
+// replicas on one database enforce one limit between them.
 type Limiter interface {
 	Allow(ctx context.Context, class, account string) (Decision, error)
 }
@@ -64,11 +80,7 @@ func NewLocal(limits map[string]Limit, now func() time.Time) *Local {
 
 // Limits returns the configured limits (for metrics and diagnostics).
 func (l *Local) Limits() map[string]Limit {
-	out := make(map[string]Limit, len(l.limits))
-	for k, v := range l.limits {
-		out[k] = v
-	}
-	return out
+	return copyLimits(l.limits)
 }
 
 // Allow takes one token from the (class, account) bucket.
@@ -77,10 +89,7 @@ func (l *Local) Allow(_ context.Context, class, account string) (Decision, error
 	if !ok || lim.Rate <= 0 {
 		return Decision{Allowed: true}, nil
 	}
-	burst := lim.Burst
-	if burst <= 0 {
-		burst = int(math.Max(1, lim.Rate))
-	}
+	burst := lim.burst()
 	k := bucketKey{class, account}
 	l.mu.Lock()
 	b, ok := l.buckets[k]

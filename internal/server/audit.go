@@ -2,11 +2,13 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/agentcore-identity/agentcore/internal/audit"
 	"github.com/agentcore-identity/agentcore/internal/awserr"
@@ -90,6 +92,10 @@ func resourceName(body []byte) string {
 	return ""
 }
 
+// auditAppendTimeout bounds an audit append once the request it records
+// no longer bounds it.
+const auditAppendTimeout = 30 * time.Second
+
 // serveAudited runs serve with the response held back, appends the audit
 // event, and only then releases the response. If the audit write fails the
 // client gets an InternalServerException instead of the result.
@@ -117,7 +123,11 @@ func (s *Server) serveAudited(w http.ResponseWriter, r *http.Request, body []byt
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	_, err = s.audit.Append(ctx, audit.Event{
+	// The change, if any, is committed by now: a client hanging up must not
+	// cost its audit record, so the append outlives the request (bounded).
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditAppendTimeout)
+	defer cancel()
+	_, err = s.audit.Append(actx, audit.Event{
 		Account: p.AccountID, Principal: p.ARN, AccessKeyID: p.AccessKeyID,
 		Service: info.service, Operation: info.operation,
 		Outcome: outcome(buf.status, code), ErrorCode: code,

@@ -6,9 +6,11 @@ import (
 
 	"github.com/agentcore-identity/agentcore/internal/dataplane"
 	"github.com/agentcore-identity/agentcore/internal/inbound/jwtauth"
+	"github.com/agentcore-identity/agentcore/internal/metrics"
 	"github.com/agentcore-identity/agentcore/internal/netguard"
 	"github.com/agentcore-identity/agentcore/internal/oauthclient"
 	"github.com/agentcore-identity/agentcore/internal/tokenvault"
+	"github.com/agentcore-identity/agentcore/internal/tracing"
 	"github.com/agentcore-identity/agentcore/internal/wat"
 )
 
@@ -24,7 +26,7 @@ func mountDataPlane(_ context.Context, m *mounts) error {
 		Store:     m.store,
 		Sealer:    m.sealer,
 		Providers: m.providers,
-		Client:    oauthclient.New(oauthclient.Options{Now: m.now, Logger: m.log, HTTPClient: guard.Client(oauthclient.DefaultTimeout)}),
+		Client:    oauthclient.New(oauthclient.Options{Now: m.now, Logger: m.log, HTTPClient: tracing.Client(guard.Client(oauthclient.DefaultTimeout), m.tracer)}),
 		PublicURL: m.publicURL,
 		Now:       m.now,
 		Logger:    m.log,
@@ -34,7 +36,7 @@ func mountDataPlane(_ context.Context, m *mounts) error {
 		Workloads: m.workloads,
 		Providers: m.providers,
 		Tokens:    wat.NewService(m.sealer, m.now, 0),
-		JWT: jwtauth.New(jwtauth.Options{Now: m.now, Logger: m.log, HTTPClient: guard.Client(10 * time.Second),
+		JWT: jwtauth.New(jwtauth.Options{Now: m.now, Logger: m.log, HTTPClient: tracing.Client(guard.Client(10*time.Second), m.tracer),
 			OnJWKSFetch: func(ok bool) {
 				outcome := "success"
 				if !ok {
@@ -46,5 +48,9 @@ func mountDataPlane(_ context.Context, m *mounts) error {
 	}
 	m.rest = append(m.rest, h.Operations()...)
 	h.MountBrowser(m.public, m.log)
-	return nil
+	// The vault gauge counts on scrape (cached briefly) rather than
+	// tracking writes: every replica then reports the shared store's truth.
+	return m.metrics.WatchVault(func(ctx context.Context) (map[string]int, error) {
+		return tokenvault.Size(ctx, m.store)
+	}, metrics.VaultOptions{Now: m.now})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/agentcore-identity/agentcore/internal/awsproto"
 	"github.com/agentcore-identity/agentcore/internal/principal"
 	"github.com/agentcore-identity/agentcore/internal/sigv4"
+	"github.com/agentcore-identity/agentcore/internal/tracing"
 )
 
 // Handler is the whole HTTP surface: health probes, then SigV4-authenticated
@@ -31,7 +32,7 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /metrics", s.metrics.Handler())
 	}
 	mux.HandleFunc("/", s.route)
-	return s.withRequestLog(mux)
+	return tracing.Handler(s.withRequestLog(mux), s.tracer)
 }
 
 // route sends unauthenticated public routes to their handlers and
@@ -60,6 +61,11 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, "draining\n")
+		return
+	}
 	if err := s.store.Ping(ctx); err != nil {
 		s.log.Warn("readiness check failed", slog.String("error", err.Error()))
 		w.WriteHeader(http.StatusServiceUnavailable)
@@ -129,6 +135,7 @@ func (s *Server) withRequestLog(next http.Handler) http.Handler {
 			if info.operation != "" {
 				s.metrics.ObserveRequest(info.service, info.operation, rec.status, elapsed)
 			}
+			tracing.NameRequest(ctx, info.service, info.operation)
 			s.log.Info("request",
 				slog.String("request_id", id),
 				slog.String("method", r.Method),

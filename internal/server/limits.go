@@ -2,10 +2,13 @@ package server
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 
 	"github.com/agentcore-identity/agentcore/internal/awserr"
+	"github.com/agentcore-identity/agentcore/internal/config"
+	"github.com/agentcore-identity/agentcore/internal/quota"
 )
 
 // ClassToken is the rate-limit class of credential vends.
@@ -19,6 +22,30 @@ var tokenOperations = map[string]bool{
 	"GetResourceOauth2Token":          true,
 	"GetResourceApiKey":               true,
 	"GetWebIdentityToken":             true,
+}
+
+// newLimiter returns override, or the limiter of the configured scope:
+// token buckets in this process (local) or in the store, shared by every
+// replica on the database (cluster). It publishes the limits and the
+// scope as metrics.
+func (s *Server) newLimiter(override quota.Limiter) quota.Limiter {
+	rl := s.cfg.RateLimits
+	s.metrics.SetRateLimit(ClassToken, rl.TokenRequestsPerSecond)
+	if override != nil {
+		s.metrics.SetRateLimitScope("custom")
+		return override
+	}
+	limits := map[string]quota.Limit{ClassToken: {Rate: rl.TokenRequestsPerSecond, Burst: rl.TokenBurst}}
+	scope := s.cfg.EffectiveRateLimitScope()
+	s.metrics.SetRateLimitScope(scope)
+	s.log.Info("rate limits", slog.String("scope", scope),
+		slog.Float64("token_requests_per_second", rl.TokenRequestsPerSecond), slog.Int("token_burst", rl.TokenBurst))
+	if scope == config.RateLimitCluster {
+		return quota.NewShared(s.store, limits, quota.SharedOptions{
+			Logger: s.log, OnStoreError: s.metrics.RateLimitStoreError,
+		})
+	}
+	return quota.NewLocal(limits, s.now)
 }
 
 // throttle applies the account's rate limit to operation; the error, if

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/agentcore-identity/agentcore/internal/accesskeys"
 	"github.com/agentcore-identity/agentcore/internal/audit"
 	"github.com/agentcore-identity/agentcore/internal/awsproto"
@@ -32,6 +34,8 @@ type deps struct {
 	tags      *tagging.Service
 	metrics   *metrics.Metrics
 	audit     *audit.Trail
+	// tracer is nil unless tracing is on.
+	tracer trace.TracerProvider
 }
 
 // mounts collects what each surface contributes: restJson operations

@@ -10,7 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/agentcore-identity/agentcore/internal/accesskeys"
 	"github.com/agentcore-identity/agentcore/internal/arn"
@@ -44,9 +47,13 @@ type Options struct {
 	// PublicURL overrides Config.PublicURL (tests that learn their port
 	// only after listening).
 	PublicURL string
-	// Limiter, when set, replaces the in-process rate limiter (several
-	// replicas share one).
+	// Limiter, when set, replaces the limiter that Config's rate limits
+	// and RateLimits.Scope would build.
 	Limiter quota.Limiter
+	// TracerProvider, when set, traces every request and every outbound
+	// call to identity providers (internal/tracing); nil means no tracing
+	// and no per-request cost.
+	TracerProvider trace.TracerProvider
 }
 
 // Server is a running agentcore service.
@@ -76,6 +83,10 @@ type Server struct {
 	metrics *metrics.Metrics
 	limiter quota.Limiter
 	audit   *audit.Trail
+	tracer  trace.TracerProvider
+	// draining is set once shutdown began: /readyz then answers 503 so
+	// load balancers stop sending new requests.
+	draining atomic.Bool
 
 	// Info is what bootstrap found or created.
 	Info Bootstrap
@@ -88,7 +99,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("invalid configuration: %w", err)
 	}
-	s := &Server{cfg: cfg, log: opts.Logger, now: opts.Now}
+	s := &Server{cfg: cfg, log: opts.Logger, now: opts.Now, tracer: opts.TracerProvider}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -119,13 +130,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 
 	s.metrics = metrics.New()
-	s.limiter = opts.Limiter
-	if s.limiter == nil {
-		s.limiter = quota.NewLocal(map[string]quota.Limit{
-			ClassToken: {Rate: cfg.RateLimits.TokenRequestsPerSecond, Burst: cfg.RateLimits.TokenBurst},
-		}, s.now)
-	}
-	s.metrics.SetRateLimit(ClassToken, cfg.RateLimits.TokenRequestsPerSecond)
+	s.limiter = s.newLimiter(opts.Limiter)
 
 	var sinks []audit.Sink
 	if cfg.AuditLog != "" {
@@ -171,6 +176,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 			cfg: cfg, log: s.log, store: s.store, sealer: sealer, now: s.now,
 			publicURL: s.publicURL, accountID: info.AccountID, keys: s.keys,
 			workloads: workloads, providers: providers, tags: tags, metrics: s.metrics, audit: s.audit,
+			tracer: s.tracer,
 		},
 		rest:  cp.Operations(),
 		query: s.query,
@@ -238,7 +244,10 @@ func (s *Server) Close() {
 }
 
 // Serve runs the HTTP server on ln until ctx is cancelled, then shuts down
-// gracefully, letting in-flight requests finish within the shutdown TTL.
+// gracefully: for the drain delay it keeps serving while /readyz reports
+// "draining" (so load balancers route new requests elsewhere), then it
+// stops accepting connections and lets in-flight requests finish within
+// the shutdown TTL.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.Handler(),
@@ -255,6 +264,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	if d := s.cfg.DrainDelay; d > 0 {
+		s.log.Info("draining: reporting not ready before shutdown", slog.Duration("delay", d))
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(d):
+		}
 	}
 	s.log.Info("shutting down", slog.Duration("grace", s.cfg.ShutdownTTL))
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTTL)

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/agentcore-identity/agentcore/internal/config"
 	"github.com/agentcore-identity/agentcore/internal/seal"
@@ -51,6 +52,9 @@ type Options struct {
 	Now func() time.Time
 	// WrapStore, when set, wraps the real store (error injection).
 	WrapStore func(store.Store) store.Store
+	// TracerProvider, when set, traces the server (e.g. an SDK provider
+	// with a tracetest.SpanRecorder).
+	TracerProvider trace.TracerProvider
 }
 
 // Env is a running test server.
@@ -67,6 +71,11 @@ type Env struct {
 	// KEK is the server's key-encryption key, for tests that act as a
 	// second process on the same store (admin commands, other replicas).
 	KEK seal.KEKProvider
+
+	// tracked is the store under WrapStore, recording which kinds and
+	// accounts the server used (Snapshot).
+	tracked *trackingStore
+	now     func() time.Time
 }
 
 // SyncBuffer is a goroutine-safe log sink.
@@ -109,6 +118,8 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatalf("open %s store: %v", opts.Backend, err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
+	tracked := track(st)
+	st = tracked
 	if opts.WrapStore != nil {
 		st = opts.WrapStore(st)
 	}
@@ -133,9 +144,14 @@ func Start(t testing.TB, opts Options) *Env {
 	logs := &SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
 	hs := httptest.NewUnstartedServer(nil)
 	publicURL := "http://" + hs.Listener.Addr().String()
-	srv, err := server.New(ctx, server.Options{Config: cfg, Logger: log, Store: st, KEK: kek, PublicURL: publicURL, Now: opts.Now})
+	srv, err := server.New(ctx, server.Options{Config: cfg, Logger: log, Store: st, KEK: kek, PublicURL: publicURL, Now: opts.Now,
+		TracerProvider: opts.TracerProvider})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
@@ -148,7 +164,7 @@ func Start(t testing.TB, opts Options) *Env {
 	return &Env{
 		URL: publicURL, Server: srv, Store: st, AccountID: srv.Info.AccountID, Region: cfg.Region,
 		AccessKey: srv.Info.AdminKey.AccessKeyID, SecretKey: srv.Info.AdminKey.SecretAccessKey, Logs: logs,
-		KEK: kek,
+		KEK: kek, tracked: tracked, now: now,
 	}
 }
 

@@ -89,9 +89,37 @@ type Tx interface {
 	Count(ctx context.Context, kind, account string) (int, error)
 }
 
+// Taken is the outcome of one Store.Take.
+type Taken struct {
+	// Allowed reports that a token was taken.
+	Allowed bool
+	// RetryAfter, when not allowed, is how long until the bucket holds a
+	// whole token again (at the rate of this call, absent other takers).
+	RetryAfter time.Duration
+}
+
 // Store is a Tx plus transactions and lifecycle.
 type Store interface {
 	Tx
+	// Take takes one token from the named token bucket, shared by every
+	// handle on the same database (every replica). A bucket holds up to
+	// burst tokens, starts full and refills at rate tokens per second:
+	// with state (tokens, updatedAt) and now from the store's clock,
+	// refill = min(burst, tokens + max(0, now-updatedAt)*rate); the take
+	// is allowed when refill >= 1 and then leaves refill-1, otherwise it
+	// is refused, consumes nothing and RetryAfter = (1-refill)/rate.
+	//
+	// Time comes from the store's clock, not the database's, so replicas
+	// must keep their clocks in sync (NTP). Elapsed time is clamped at 0
+	// and updatedAt never moves backwards, so a replica whose clock lags
+	// never mints tokens. Each call is atomic across processes. Take is
+	// not part of Tx: a rate-limit decision neither waits for nor rolls
+	// back with a caller's transaction. rate must be > 0 and burst >= 1.
+	Take(ctx context.Context, bucket string, rate float64, burst int) (Taken, error)
+	// CountKind counts the unexpired records of kind across every
+	// account, for gauges such as the token vault's size. It is a scan of
+	// the kind's key range: call it rarely (metrics cache it).
+	CountKind(ctx context.Context, kind string) (int, error)
 	// InTx runs fn in one transaction: all of its writes commit together
 	// or, if fn returns an error, none do. fn may be re-run by backends
 	// that retry serialization failures, so it must not have side effects

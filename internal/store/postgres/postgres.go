@@ -219,6 +219,17 @@ func (s *Store) Count(ctx context.Context, kind, account string) (int, error) {
 	return s.direct().Count(ctx, kind, account)
 }
 
+// CountKind implements store.Store.
+func (s *Store) CountKind(ctx context.Context, kind string) (int, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM records
+		WHERE kind = $1 AND (expires_at IS NULL OR expires_at > $2)`, kind, s.now()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: count %s: %w", kind, err)
+	}
+	return int(n), nil
+}
+
 // InTx implements store.Store. fn may run up to maxTxAttempts times.
 func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	return s.runTx(ctx, func(o ops) error { return fn(o) })

@@ -43,6 +43,16 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestShared opens two pools on one database, as two replicas would: a
+// token bucket holds across them.
+func TestShared(t *testing.T) {
+	requirePostgres(t)
+	storetest.RunShared(t, func(t *testing.T, now func() time.Time) (store.Store, store.Store) {
+		url := pgtest.NewDatabase(t)
+		return openAt(t, url, now), openAt(t, url, now)
+	})
+}
+
 // TestConcurrentOpen models several replicas starting at once against a
 // fresh database: the advisory lock must let exactly one apply each
 // migration while the others wait and then find nothing to do.

@@ -33,6 +33,15 @@ func TestConformanceFile(t *testing.T) {
 	})
 }
 
+// TestSharedFile opens two handles on one file, as two processes would:
+// a token bucket holds across them.
+func TestSharedFile(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T, now func() time.Time) (store.Store, store.Store) {
+		path := filepath.Join(t.TempDir(), "agentcore.db")
+		return openAt(t, path, now), openAt(t, path, now)
+	})
+}
+
 func TestConformanceMemory(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, now func() time.Time) store.Store {
 		return openAt(t, sqlite.MemoryPath, now)

@@ -26,6 +26,41 @@ func crudCases() []testCase {
 		{"UpdateWritesOnlyDataAndExpiry", testUpdateWritesOnlyDataAndExpiry},
 		{"Expiry", testExpiry},
 		{"DeleteExpired", testDeleteExpired},
+		{"CountKind", testCountKind},
+	}
+}
+
+func testCountKind(t *testing.T, e *env) {
+	for _, r := range []store.Record{
+		rec("token", "acct-1", "a", `{}`),
+		rec("token", "acct-1", "b", `{}`),
+		rec("token", "acct-2", "a", `{}`),
+		rec("token", "acct-2/user", "a", `{}`),
+		rec("tokens", "acct-1", "a", `{}`), // a longer kind sharing the prefix
+		rec("other", "acct-1", "a", `{}`),
+	} {
+		e.create(t, r)
+	}
+	expiring := rec("token", "acct-3", "x", `{}`)
+	expiring.ExpiresAt = e.now().Add(time.Minute)
+	e.create(t, expiring)
+	count := func() int {
+		t.Helper()
+		n, err := e.s.CountKind(e.ctx, "token")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 5 {
+		t.Fatalf("CountKind(token) = %d, want 5", n)
+	}
+	e.clock.Advance(2 * time.Minute)
+	if n := count(); n != 4 {
+		t.Fatalf("CountKind(token) after expiry = %d, want 4", n)
+	}
+	if n, err := e.s.CountKind(e.ctx, "missing"); err != nil || n != 0 {
+		t.Fatalf("CountKind(missing) = %d, %v; want 0", n, err)
 	}
 }
 

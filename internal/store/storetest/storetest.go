@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T, now func() time.Time) store.Store
 	t.Run("Pagination", func(t *testing.T) { runCases(t, open, paginationCases()) })
 	t.Run("Transactions", func(t *testing.T) { runCases(t, open, txCases()) })
 	t.Run("Concurrency", func(t *testing.T) { runCases(t, open, concurrencyCases()) })
+	t.Run("RateLimit", func(t *testing.T) { runCases(t, open, rateLimitCases()) })
 }
 
 // testCase is one self-contained scenario on a fresh store.
