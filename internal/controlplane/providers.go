@@ -154,28 +154,41 @@ func (h *Handlers) deleteOAuth2Provider(ctx context.Context, req *awsproto.Reque
 }
 
 func (h *Handlers) listOAuth2Providers(ctx context.Context, req *awsproto.Request) (any, error) {
-	acct, limit, after, err := listRequest(ctx, req, 20)
+	return listProviders(ctx, req, 20, h.Providers.ListOAuth2, func(p credprovider.OAuth2Provider) providerItem {
+		return providerItem{Name: p.Name, Vendor: p.Vendor, ARN: p.ARN,
+			CreatedTime: awsproto.EpochPtr(p.CreatedAt), LastUpdatedTime: awsproto.EpochPtr(p.UpdatedAt)}
+	})
+}
+
+// providerItem is one element of a List*CredentialProviders response;
+// API-key providers have no vendor.
+type providerItem struct {
+	Name            string          `json:"name"`
+	Vendor          string          `json:"credentialProviderVendor,omitempty"`
+	ARN             string          `json:"credentialProviderArn"`
+	CreatedTime     *awsproto.Epoch `json:"createdTime,omitempty"`
+	LastUpdatedTime *awsproto.Epoch `json:"lastUpdatedTime,omitempty"`
+}
+
+// listProviders serves a List*CredentialProviders request with list and
+// converts each provider with item.
+func listProviders[P any](ctx context.Context, req *awsproto.Request, defaultLimit int32,
+	list func(ctx context.Context, account string, limit int, after string) ([]P, string, error),
+	item func(P) providerItem) (any, error) {
+	acct, limit, after, err := listRequest(ctx, req, defaultLimit)
 	if err != nil {
 		return nil, err
 	}
-	ps, next, err := h.Providers.ListOAuth2(ctx, acct, limit, after)
+	ps, next, err := list(ctx, acct, limit, after)
 	if err != nil {
 		return nil, err
-	}
-	type item struct {
-		Name            string          `json:"name"`
-		Vendor          string          `json:"credentialProviderVendor"`
-		ARN             string          `json:"credentialProviderArn"`
-		CreatedTime     *awsproto.Epoch `json:"createdTime,omitempty"`
-		LastUpdatedTime *awsproto.Epoch `json:"lastUpdatedTime,omitempty"`
 	}
 	out := struct {
-		Items     []item  `json:"credentialProviders"`
-		NextToken *string `json:"nextToken,omitempty"`
-	}{Items: make([]item, 0, len(ps)), NextToken: awsproto.EncodeToken(next)}
+		Items     []providerItem `json:"credentialProviders"`
+		NextToken *string        `json:"nextToken,omitempty"`
+	}{Items: make([]providerItem, 0, len(ps)), NextToken: awsproto.EncodeToken(next)}
 	for _, p := range ps {
-		out.Items = append(out.Items, item{Name: p.Name, Vendor: p.Vendor, ARN: p.ARN,
-			CreatedTime: awsproto.EpochPtr(p.CreatedAt), LastUpdatedTime: awsproto.EpochPtr(p.UpdatedAt)})
+		out.Items = append(out.Items, item(p))
 	}
 	return out, nil
 }
@@ -267,27 +280,8 @@ func (h *Handlers) deleteAPIKeyProvider(ctx context.Context, req *awsproto.Reque
 }
 
 func (h *Handlers) listAPIKeyProviders(ctx context.Context, req *awsproto.Request) (any, error) {
-	acct, limit, after, err := listRequest(ctx, req, 100)
-	if err != nil {
-		return nil, err
-	}
-	ps, next, err := h.Providers.ListAPIKeys(ctx, acct, limit, after)
-	if err != nil {
-		return nil, err
-	}
-	type item struct {
-		Name            string          `json:"name"`
-		ARN             string          `json:"credentialProviderArn"`
-		CreatedTime     *awsproto.Epoch `json:"createdTime,omitempty"`
-		LastUpdatedTime *awsproto.Epoch `json:"lastUpdatedTime,omitempty"`
-	}
-	out := struct {
-		Items     []item  `json:"credentialProviders"`
-		NextToken *string `json:"nextToken,omitempty"`
-	}{Items: make([]item, 0, len(ps)), NextToken: awsproto.EncodeToken(next)}
-	for _, p := range ps {
-		out.Items = append(out.Items, item{Name: p.Name, ARN: p.ARN,
-			CreatedTime: awsproto.EpochPtr(p.CreatedAt), LastUpdatedTime: awsproto.EpochPtr(p.UpdatedAt)})
-	}
-	return out, nil
+	return listProviders(ctx, req, 100, h.Providers.ListAPIKeys, func(p credprovider.APIKeyProvider) providerItem {
+		return providerItem{Name: p.Name, ARN: p.ARN,
+			CreatedTime: awsproto.EpochPtr(p.CreatedAt), LastUpdatedTime: awsproto.EpochPtr(p.UpdatedAt)}
+	})
 }

@@ -148,33 +148,12 @@ func (s *Service) UpdateAPIKey(ctx context.Context, account, name string, in API
 
 // DeleteAPIKey removes a provider and its tags.
 func (s *Service) DeleteAPIKey(ctx context.Context, account, name string) error {
-	if err := checkName(name); err != nil {
-		return err
-	}
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.Delete(ctx, APIKeyKind, account, name); err != nil {
-			return err
-		}
-		return s.tags.Set(ctx, tx, account, arn.APIKeyProvider(s.cfg.Region, account, name), nil)
-	})
-	return notFound(err, apiKeyWhat, name)
+	return s.deleteProvider(ctx, APIKeyKind, apiKeyWhat, arn.APIKeyProvider(s.cfg.Region, account, name), account, name)
 }
 
 // ListAPIKeys returns a page of providers in name order.
 func (s *Service) ListAPIKeys(ctx context.Context, account string, limit int, after string) ([]APIKeyProvider, string, error) {
-	page, err := s.store.List(ctx, APIKeyKind, account, store.ListOptions{After: after, Limit: limit})
-	if err != nil {
-		return nil, "", awserr.Internal(err)
-	}
-	out := make([]APIKeyProvider, 0, len(page.Records))
-	for _, rec := range page.Records {
-		p, _, err := s.apiKeyFromRecord(rec)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, p)
-	}
-	return out, page.Next, nil
+	return listProviders(ctx, s.store, APIKeyKind, account, limit, after, s.apiKeyFromRecord)
 }
 
 func (s *Service) apiKeyFromRecord(rec store.Record) (APIKeyProvider, apiKeyDoc, error) {

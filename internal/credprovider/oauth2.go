@@ -192,33 +192,12 @@ func (s *Service) UpdateOAuth2(ctx context.Context, account, name, vendor string
 
 // DeleteOAuth2 removes a provider and its tags.
 func (s *Service) DeleteOAuth2(ctx context.Context, account, name string) error {
-	if err := checkName(name); err != nil {
-		return err
-	}
-	err := s.store.InTx(ctx, func(tx store.Tx) error {
-		if err := tx.Delete(ctx, OAuth2Kind, account, name); err != nil {
-			return err
-		}
-		return s.tags.Set(ctx, tx, account, arn.OAuth2Provider(s.cfg.Region, account, name), nil)
-	})
-	return notFound(err, oauth2What, name)
+	return s.deleteProvider(ctx, OAuth2Kind, oauth2What, arn.OAuth2Provider(s.cfg.Region, account, name), account, name)
 }
 
 // ListOAuth2 returns a page of providers in name order.
 func (s *Service) ListOAuth2(ctx context.Context, account string, limit int, after string) ([]OAuth2Provider, string, error) {
-	page, err := s.store.List(ctx, OAuth2Kind, account, store.ListOptions{After: after, Limit: limit})
-	if err != nil {
-		return nil, "", awserr.Internal(err)
-	}
-	out := make([]OAuth2Provider, 0, len(page.Records))
-	for _, rec := range page.Records {
-		p, _, err := s.oauth2FromRecord(rec)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, p)
-	}
-	return out, page.Next, nil
+	return listProviders(ctx, s.store, OAuth2Kind, account, limit, after, s.oauth2FromRecord)
 }
 
 func (s *Service) oauth2FromRecord(rec store.Record) (OAuth2Provider, oauth2Doc, error) {

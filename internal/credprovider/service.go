@@ -197,3 +197,36 @@ func rejectExternalSecret(v *validate.Errors, prefix, sourceMember, configMember
 		v.Add(prefix+configMember, "External secret references (AWS Secrets Manager) are not supported by this server; pass the secret value instead")
 	}
 }
+
+// deleteProvider removes a provider record of kind and its tags in one
+// transaction; resource is the provider's ARN.
+func (s *Service) deleteProvider(ctx context.Context, kind, what, resource, account, name string) error {
+	if err := checkName(name); err != nil {
+		return err
+	}
+	err := s.store.InTx(ctx, func(tx store.Tx) error {
+		if err := tx.Delete(ctx, kind, account, name); err != nil {
+			return err
+		}
+		return s.tags.Set(ctx, tx, account, resource, nil)
+	})
+	return notFound(err, what, name)
+}
+
+// listProviders returns a page of kind's providers in name order, each
+// decoded by from.
+func listProviders[P, D any](ctx context.Context, st store.Store, kind, account string, limit int, after string, from func(store.Record) (P, D, error)) ([]P, string, error) {
+	page, err := st.List(ctx, kind, account, store.ListOptions{After: after, Limit: limit})
+	if err != nil {
+		return nil, "", awserr.Internal(err)
+	}
+	out := make([]P, 0, len(page.Records))
+	for _, rec := range page.Records {
+		p, _, err := from(rec)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, p)
+	}
+	return out, page.Next, nil
+}
