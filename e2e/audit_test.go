@@ -110,6 +110,15 @@ func (f failingTx) Create(ctx context.Context, rec store.Record, opts store.Crea
 	return f.Tx.Create(ctx, rec, opts)
 }
 
+func (f failingTx) CreateMany(ctx context.Context, recs []store.Record) error {
+	for _, rec := range recs {
+		if rec.Kind == audit.KindEvent && f.armed.Load() {
+			return errors.New("injected: audit storage unavailable")
+		}
+	}
+	return f.Tx.CreateMany(ctx, recs)
+}
+
 func TestAuditFailureFailsTheVend(t *testing.T) {
 	armed := &atomic.Bool{}
 	env := servertest.Start(t, servertest.Options{WrapStore: func(st store.Store) store.Store {

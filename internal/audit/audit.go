@@ -225,14 +225,21 @@ func (t *Trail) commit(batch []*appendReq) error {
 			if err != nil {
 				return err
 			}
+			// One CreateMany: on PostgreSQL the head's row lock, which every
+			// replica's appends queue on, is then held for a fixed number
+			// of round trips whatever the batch size.
+			recs := make([]store.Record, len(events))
 			for i, e := range events {
 				data, err := json.Marshal(e)
 				if err != nil {
 					return err
 				}
-				if _, err := tx.Create(ctx, store.Record{Kind: KindEvent, Account: acct, Key: seqKey(e.Seq), Data: data}, store.CreateOptions{}); err != nil {
-					return err
-				}
+				recs[i] = store.Record{Kind: KindEvent, Account: acct, Key: seqKey(e.Seq), Data: data}
+			}
+			if err := tx.CreateMany(ctx, recs); err != nil {
+				return err
+			}
+			for i, e := range events {
 				reqs[i].event = e
 			}
 		}

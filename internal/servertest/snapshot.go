@@ -68,6 +68,13 @@ func (s *trackingStore) Create(ctx context.Context, rec store.Record, opts store
 	return s.Store.Create(ctx, rec, opts)
 }
 
+func (s *trackingStore) CreateMany(ctx context.Context, recs []store.Record) error {
+	for _, r := range recs {
+		s.seen.add(r.Kind, r.Account)
+	}
+	return s.Store.CreateMany(ctx, recs)
+}
+
 func (s *trackingStore) Update(ctx context.Context, kind, account, key string, fn store.UpdateFunc) (store.Record, error) {
 	s.seen.add(kind, account)
 	return s.Store.Update(ctx, kind, account, key, fn)
@@ -105,6 +112,13 @@ func (t trackingTx) Get(ctx context.Context, kind, account, key string) (store.R
 func (t trackingTx) Create(ctx context.Context, rec store.Record, opts store.CreateOptions) (store.Record, error) {
 	t.seen.add(rec.Kind, rec.Account)
 	return t.Tx.Create(ctx, rec, opts)
+}
+
+func (t trackingTx) CreateMany(ctx context.Context, recs []store.Record) error {
+	for _, r := range recs {
+		t.seen.add(r.Kind, r.Account)
+	}
+	return t.Tx.CreateMany(ctx, recs)
 }
 
 func (t trackingTx) Update(ctx context.Context, kind, account, key string, fn store.UpdateFunc) (store.Record, error) {

@@ -77,6 +77,12 @@ type Tx interface {
 	// Create inserts a new record (Version 1) or fails with ErrConflict.
 	// An expired record under the same address is replaced.
 	Create(ctx context.Context, rec Record, opts CreateOptions) (Record, error)
+	// CreateMany creates every record as Create without options would,
+	// all or none, in one round trip where the backend has round trips
+	// (appending a batch of audit events under a held row lock). If any
+	// address is taken by a live record, or appears twice, it fails with
+	// ErrConflict.
+	CreateMany(ctx context.Context, recs []Record) error
 	// Update applies fn to the live record while holding it locked against
 	// concurrent updates (across processes too), and stores the result
 	// with Version+1. ErrNotFound if there is no live record.

@@ -152,11 +152,57 @@ func (o ops) Create(ctx context.Context, rec store.Record, opts store.CreateOpti
 	return out, nil
 }
 
+// CreateMany implements store.Tx with one INSERT over arrays: a batch
+// costs one round trip however many records it holds. Like Create, it
+// replaces only expired rows, so a live row makes the statement insert
+// fewer rows than asked, which is ErrConflict (and, in a transaction
+// that the caller then rolls back, or in the one opened here, undone).
+func (o ops) CreateMany(ctx context.Context, recs []store.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	kinds, accounts, keys := make([]string, len(recs)), make([]string, len(recs)), make([]string, len(recs))
+	data, expires := make([][]byte, len(recs)), make([]*time.Time, len(recs))
+	for i, r := range recs {
+		kinds[i], accounts[i], keys[i], data[i] = r.Kind, r.Account, r.Key, dataArg(r.Data)
+		if !r.ExpiresAt.IsZero() {
+			e := r.ExpiresAt
+			expires[i] = &e
+		}
+	}
+	err := o.atomic(ctx, func(o ops) error {
+		tag, err := o.q.Exec(ctx, `
+			INSERT INTO records (`+columns+`)
+			SELECT k, a, y, d, 1, $5, $5, e
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $6::timestamptz[]) AS t(k, a, y, d, e)
+			ON CONFLICT (kind, account, key) DO UPDATE SET
+				data = EXCLUDED.data,
+				version = 1,
+				created_at = EXCLUDED.created_at,
+				updated_at = EXCLUDED.updated_at,
+				expires_at = EXCLUDED.expires_at
+			WHERE records.expires_at <= $5`,
+			kinds, accounts, keys, data, o.now(), expires)
+		if err != nil {
+			return err
+		}
+		if n := tag.RowsAffected(); n != int64(len(recs)) {
+			return fmt.Errorf("%d of %d records created: %w", n, len(recs), store.ErrConflict)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: create %d records: %w", len(recs), translate(err))
+	}
+	return nil
+}
+
 // translate maps a unique violation, which the upsert should make
 // impossible, to the sentinel callers expect anyway.
 func translate(err error) error {
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+	// 21000: the same address twice in one CreateMany statement.
+	if errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "21000") {
 		return fmt.Errorf("%w: %w", store.ErrConflict, err)
 	}
 	return err

@@ -199,6 +199,11 @@ func (s *Store) Create(ctx context.Context, rec store.Record, opts store.CreateO
 	return s.direct().Create(ctx, rec, opts)
 }
 
+// CreateMany implements store.Tx.
+func (s *Store) CreateMany(ctx context.Context, recs []store.Record) error {
+	return s.direct().CreateMany(ctx, recs)
+}
+
 // Update implements store.Tx.
 func (s *Store) Update(ctx context.Context, kind, account, key string, fn store.UpdateFunc) (store.Record, error) {
 	return s.direct().Update(ctx, kind, account, key, fn)

@@ -74,6 +74,17 @@ func dataArg(b []byte) []byte {
 	return b
 }
 
+// CreateMany implements store.Tx. Callers run it in a write transaction
+// (Store.CreateMany opens one), which makes the records all-or-none.
+func (o ops) CreateMany(ctx context.Context, recs []store.Record) error {
+	for _, r := range recs {
+		if _, err := o.Create(ctx, r, store.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Get implements store.Tx.
 func (o ops) Get(ctx context.Context, kind, account, key string) (store.Record, error) {
 	row := o.q.QueryRowContext(ctx,

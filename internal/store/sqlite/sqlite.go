@@ -318,6 +318,14 @@ func (s *Store) Create(ctx context.Context, rec store.Record, opts store.CreateO
 	return out, err
 }
 
+// CreateMany implements store.Tx.
+func (s *Store) CreateMany(ctx context.Context, recs []store.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(o ops) error { return o.CreateMany(ctx, recs) })
+}
+
 // Update implements store.Tx.
 func (s *Store) Update(ctx context.Context, kind, account, key string, fn store.UpdateFunc) (store.Record, error) {
 	var out store.Record

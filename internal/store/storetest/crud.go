@@ -27,6 +27,7 @@ func crudCases() []testCase {
 		{"Expiry", testExpiry},
 		{"DeleteExpired", testDeleteExpired},
 		{"CountKind", testCountKind},
+		{"CreateMany", testCreateMany},
 	}
 }
 
@@ -409,4 +410,60 @@ func testDeleteExpired(t *testing.T, e *env) {
 	e.wantGone(t, "tok", "a1", "e3")
 	e.get(t, "tok", "a1", "p1")
 	e.get(t, "sess", "a1", "p2")
+}
+
+func testCreateMany(t *testing.T, e *env) {
+	batch := []store.Record{
+		rec("event", "acct-1", "0001", `{"n":1}`),
+		rec("event", "acct-1", "0002", `{"n":2}`),
+		rec("event", "acct-2", "0001", ""), // empty data stays empty
+	}
+	batch[1].ExpiresAt = e.now().Add(time.Hour)
+	if err := e.s.CreateMany(e.ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range batch {
+		got := e.get(t, want.Kind, want.Account, want.Key)
+		want.Version, want.CreatedAt, want.UpdatedAt = 1, e.now(), e.now()
+		if want.Data == nil {
+			want.Data = []byte{}
+		}
+		sameRecord(t, "CreateMany "+want.Account+"/"+want.Key, got, want)
+	}
+	if err := e.s.CreateMany(e.ctx, nil); err != nil {
+		t.Fatalf("CreateMany(nil) = %v", err)
+	}
+
+	// All or none: a live address in the batch, or one address twice,
+	// fails the whole batch, directly and inside a transaction.
+	for name, bad := range map[string][]store.Record{
+		"live address": {rec("event", "acct-1", "0003", `{}`), rec("event", "acct-1", "0001", `{}`)},
+		"twice":        {rec("event", "acct-1", "0004", `{}`), rec("event", "acct-1", "0004", `{}`)},
+	} {
+		if err := e.s.CreateMany(e.ctx, bad); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("%s: CreateMany = %v, want ErrConflict", name, err)
+		}
+		err := e.s.InTx(e.ctx, func(tx store.Tx) error { return tx.CreateMany(e.ctx, bad) })
+		if !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("%s: CreateMany in a transaction = %v, want ErrConflict", name, err)
+		}
+		for _, r := range bad {
+			if r.Key != "0001" {
+				e.wantGone(t, r.Kind, r.Account, r.Key)
+			}
+		}
+	}
+	if got := e.get(t, "event", "acct-1", "0001"); string(got.Data) != `{"n":1}` || got.Version != 1 {
+		t.Fatalf("a failed batch changed an existing record: %+v", got)
+	}
+
+	// An expired record's address is free again, as with Create.
+	e.clock.Advance(2 * time.Hour)
+	again := rec("event", "acct-1", "0002", `{"n":"again"}`)
+	if err := e.s.CreateMany(e.ctx, []store.Record{again}); err != nil {
+		t.Fatalf("CreateMany over an expired record = %v", err)
+	}
+	if got := e.get(t, "event", "acct-1", "0002"); string(got.Data) != `{"n":"again"}` || !got.ExpiresAt.IsZero() {
+		t.Fatalf("replaced record = %+v", got)
+	}
 }
