@@ -51,15 +51,29 @@ type doc struct {
 type Service struct {
 	store  store.Store
 	sealer seal.Sealer
+	now    func() time.Time
 	// cache keeps unsealed secrets of recently used keys: every signed
 	// request needs one, and unwrapping per request would dominate latency.
+	// An entry is trusted for revalidateAfter; then one point read checks
+	// the key still exists at the same version (another replica may have
+	// deleted or changed it) before it is trusted again.
 	mu    sync.RWMutex
-	cache map[string]Key
+	cache map[string]cached
 }
+
+type cached struct {
+	key       Key
+	version   int64
+	checkedAt time.Time
+}
+
+// revalidateAfter bounds how long a key deleted or changed on another
+// replica keeps working here (on this replica, the change is immediate).
+const revalidateAfter = 5 * time.Second
 
 // NewService builds the service.
 func NewService(st store.Store, sealer seal.Sealer) *Service {
-	return &Service{store: st, sealer: sealer, cache: map[string]Key{}}
+	return &Service{store: st, sealer: sealer, now: time.Now, cache: map[string]cached{}}
 }
 
 const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -121,35 +135,86 @@ func (s *Service) CreateIn(ctx context.Context, tx store.Tx, k Key) (Key, error)
 // Resolve returns the key with its unsealed secret.
 func (s *Service) Resolve(ctx context.Context, accessKeyID string) (Key, error) {
 	s.mu.RLock()
-	k, ok := s.cache[accessKeyID]
+	c, ok := s.cache[accessKeyID]
 	s.mu.RUnlock()
-	if ok {
-		return k, nil
+	now := s.now()
+	if ok && now.Sub(c.checkedAt) < revalidateAfter {
+		return c.key, nil
 	}
 	rec, err := s.store.Get(ctx, Kind, "", accessKeyID)
 	if errors.Is(err, store.ErrNotFound) {
+		s.forget(accessKeyID)
 		return Key{}, fmt.Errorf("access key %s: %w", accessKeyID, sigv4.ErrUnknownKey)
 	}
 	if err != nil {
 		return Key{}, fmt.Errorf("load access key: %w", err)
 	}
+	k := c.key
+	if !ok || c.version != rec.Version {
+		if k, err = s.open(ctx, rec); err != nil {
+			return Key{}, err
+		}
+	}
+	s.mu.Lock()
+	if len(s.cache) > 10000 { // bounded: drop everything rather than track recency
+		s.cache = map[string]cached{}
+	}
+	s.cache[accessKeyID] = cached{key: k, version: rec.Version, checkedAt: now}
+	s.mu.Unlock()
+	return k, nil
+}
+
+func (s *Service) open(ctx context.Context, rec store.Record) (Key, error) {
 	var d doc
 	if err := json.Unmarshal(rec.Data, &d); err != nil {
 		return Key{}, fmt.Errorf("decode access key: %w", err)
 	}
-	secret, err := s.sealer.Open(ctx, d.SealedSecret, seal.AAD(Kind, "", accessKeyID, "secret"))
+	secret, err := s.sealer.Open(ctx, d.SealedSecret, seal.AAD(Kind, "", rec.Key, "secret"))
 	if err != nil {
 		return Key{}, fmt.Errorf("open access key secret: %w", err)
 	}
-	k = Key{AccessKeyID: accessKeyID, SecretAccessKey: string(secret), AccountID: d.AccountID, ARN: d.ARN,
-		UserID: d.UserID, Admin: d.Admin, AllowedAudiences: d.AllowedAudiences, CreatedAt: rec.CreatedAt}
+	return Key{AccessKeyID: rec.Key, SecretAccessKey: string(secret), AccountID: d.AccountID, ARN: d.ARN,
+		UserID: d.UserID, Admin: d.Admin, AllowedAudiences: d.AllowedAudiences, CreatedAt: rec.CreatedAt}, nil
+}
+
+func (s *Service) forget(accessKeyID string) {
 	s.mu.Lock()
-	if len(s.cache) > 10000 { // bounded: drop everything rather than track recency
-		s.cache = map[string]Key{}
-	}
-	s.cache[accessKeyID] = k
+	delete(s.cache, accessKeyID)
 	s.mu.Unlock()
-	return k, nil
+}
+
+// DeleteIn removes a key inside a caller's transaction; deleting a key
+// that does not exist is not an error. Requests signed with it fail at
+// once on this replica and within revalidateAfter on the others.
+func (s *Service) DeleteIn(ctx context.Context, tx store.Tx, accessKeyID string) error {
+	s.forget(accessKeyID)
+	if err := tx.Delete(ctx, Kind, "", accessKeyID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete access key: %w", err)
+	}
+	return nil
+}
+
+// SetAllowedAudiencesIn replaces the audiences a non-admin key may request
+// from STS, inside a caller's transaction.
+func (s *Service) SetAllowedAudiencesIn(ctx context.Context, tx store.Tx, accessKeyID string, audiences []string) error {
+	s.forget(accessKeyID)
+	_, err := tx.Update(ctx, Kind, "", accessKeyID, func(cur store.Record) (store.Record, error) {
+		var d doc
+		if err := json.Unmarshal(cur.Data, &d); err != nil {
+			return cur, fmt.Errorf("decode access key: %w", err)
+		}
+		d.AllowedAudiences = audiences
+		data, err := json.Marshal(d)
+		if err != nil {
+			return cur, err
+		}
+		cur.Data = data
+		return cur, nil
+	})
+	if err != nil {
+		return fmt.Errorf("update access key: %w", err)
+	}
+	return nil
 }
 
 // Lookup implements sigv4.CredentialSource.

@@ -41,7 +41,11 @@ func newLaunchCmd() *cobra.Command {
 				return err
 			}
 			stopPrevious(ctx, client.Control(), t.dataDir, name, a)
-			port, pid, err := startAgent(ctx, &t, name, a)
+			command, err := agentCommand(ctx, &t, name, a)
+			if err != nil {
+				return err
+			}
+			port, err := runtime.FreePort()
 			if err != nil {
 				return err
 			}
@@ -61,8 +65,19 @@ func newLaunchCmd() *cobra.Command {
 				RoleArn:              aws.String("arn:aws:iam::000000000000:role/local"),
 			}, withMembers(members))
 			if err != nil {
-				_ = runtime.StopGroup(pid, 5*time.Second, nil)
 				return fmt.Errorf("register agent runtime: %w", err)
+			}
+			// The agent signs its own calls with the runtime's execution
+			// key (not the admin key): its STS audiences are the grants.
+			key, err := t.executionCredentials(ctx, aws.ToString(out.AgentRuntimeId))
+			var pid int
+			if err == nil {
+				pid, err = startAgent(ctx, &t, name, command, port, key)
+			}
+			if err != nil {
+				_, _ = client.Control().DeleteAgentRuntime(context.WithoutCancel(ctx),
+					&cp.DeleteAgentRuntimeInput{AgentRuntimeId: out.AgentRuntimeId})
+				return err
 			}
 			if err := f.UpdateAgent(name, func(a *yamlconfig.Agent) error {
 				if a.BedrockAgentCore == nil {
@@ -80,11 +95,12 @@ func newLaunchCmd() *cobra.Command {
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "Agent %s is running (pid %d, http://127.0.0.1:%d)\n", name, pid, port)
 			fmt.Fprintf(w, "Agent runtime ARN: %s\n", aws.ToString(out.AgentRuntimeArn))
+			fmt.Fprintf(w, "Execution role: %s (access key %s)\n", key.PrincipalARN, key.AccessKeyID)
 			if out.WorkloadIdentityDetails != nil {
 				fmt.Fprintf(w, "Workload identity: %s\n", aws.ToString(out.WorkloadIdentityDetails.WorkloadIdentityArn))
 			}
 			if g := grants(a); g != nil {
-				fmt.Fprintf(w, "Identity grants: providers %v (enforced), AWS JWT audiences %v (recorded)\n",
+				fmt.Fprintf(w, "Identity grants: providers %v, AWS JWT audiences %v\n",
 					g["credentialProviders"], g["awsJwtAudiences"])
 			}
 			return nil
@@ -95,52 +111,55 @@ func newLaunchCmd() *cobra.Command {
 	return cmd
 }
 
-// startAgent builds a Go entrypoint (or takes the command) and starts it
-// detached, waiting for GET /ping.
-func startAgent(ctx context.Context, t *runtimeTarget, name string, a *yamlconfig.Agent) (port, pid int, err error) {
+// agentCommand is the command that starts the agent: a Go entrypoint
+// directory is built first.
+func agentCommand(ctx context.Context, t *runtimeTarget, name string, a *yamlconfig.Agent) ([]string, error) {
 	dir := agentDir(t.dataDir, name)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	command := strings.Fields(a.Entrypoint)
 	if fi, err := os.Stat(a.Entrypoint); err == nil && fi.IsDir() {
 		bin, _ := filepath.Abs(filepath.Join(dir, "agent"))
 		if err := runtime.BuildGo(ctx, a.Entrypoint, bin); err != nil {
-			return 0, 0, err
+			return nil, err
 		}
 		command = []string{bin}
 	}
 	if len(command) == 0 {
-		return 0, 0, errors.New("the agent has no entrypoint: run `agentcore configure -e …`")
+		return nil, errors.New("the agent has no entrypoint: run `agentcore configure -e …`")
 	}
-	if port, err = runtime.FreePort(); err != nil {
-		return 0, 0, err
-	}
+	return command, nil
+}
+
+// startAgent starts the agent detached on port with the runtime's
+// execution key as its AWS credentials, and waits for GET /ping.
+func startAgent(ctx context.Context, t *runtimeTarget, name string, command []string, port int, key executionKey) (pid int, err error) {
+	dir := agentDir(t.dataDir, name)
 	logf, err := os.OpenFile(filepath.Join(dir, "agent.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	defer logf.Close()
-	creds, _ := filepath.Abs(t.credentialsFile())
-	env := map[string]string{"AGENTCORE_ENDPOINT": t.endpoint, "AWS_REGION": t.region}
-	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
-		env["AWS_SHARED_CREDENTIALS_FILE"], env["AWS_PROFILE"] = creds, "agentcore"
-	}
+	env := map[string]string{"AGENTCORE_ENDPOINT": t.endpoint, "AWS_REGION": t.region,
+		"AWS_ACCESS_KEY_ID": key.AccessKeyID, "AWS_SECRET_ACCESS_KEY": key.SecretAccessKey,
+		// Whatever the launching shell held must not mix with the key.
+		"AWS_SESSION_TOKEN": "", "AWS_PROFILE": "", "AWS_SHARED_CREDENTIALS_FILE": ""}
 	p, err := runtime.Launch(runtime.LaunchSpec{Command: command, Env: env, Port: port, Output: logf})
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	pid = p.Cmd.Process.Pid
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if err := runtime.WaitReady(wctx, port, p); err != nil {
 		p.Stop(5 * time.Second)
-		return 0, 0, fmt.Errorf("%w (log: %s)", err, logf.Name())
+		return 0, fmt.Errorf("%w (log: %s)", err, logf.Name())
 	}
 	if err := os.WriteFile(filepath.Join(dir, "pid"), []byte(strconv.Itoa(pid)), 0o600); err != nil {
-		return 0, 0, err
+		return 0, err
 	}
-	return port, pid, nil
+	return pid, nil
 }
 
 // stopPrevious ends an earlier launch of the agent: its process and its

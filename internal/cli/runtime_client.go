@@ -4,15 +4,21 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	cp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
@@ -144,4 +150,71 @@ func withMembers(members map[string]any) func(*cp.Options) {
 	return func(o *cp.Options) {
 		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error { return st.Build.Add(mw, middleware.Before) })
 	}
+}
+
+// executionKey is the answer of our IssueAgentRuntimeExecutionCredentials
+// extension operation.
+type executionKey struct {
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+	PrincipalARN    string `json:"principalArn"`
+}
+
+// credentials are the caller's: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
+// else the data directory's admin profile.
+func (t *runtimeTarget) credentials(ctx context.Context) (aws.Credentials, error) {
+	if id := os.Getenv("AWS_ACCESS_KEY_ID"); id != "" {
+		return aws.Credentials{AccessKeyID: id, SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
+			SessionToken: os.Getenv("AWS_SESSION_TOKEN")}, nil
+	}
+	p, err := readCredentials(t.credentialsFile(), "agentcore")
+	if err != nil {
+		return aws.Credentials{}, fmt.Errorf("no credentials: set AWS_ACCESS_KEY_ID or run next to the server's data directory (%w)", err)
+	}
+	return p.Retrieve(ctx)
+}
+
+// executionCredentials issues the runtime's execution key. The operation
+// is our extension, which the AWS SDK has no method for, so the request is
+// signed here with the SDK's SigV4 signer.
+func (t *runtimeTarget) executionCredentials(ctx context.Context, runtimeID string) (executionKey, error) {
+	if err := t.resolve(); err != nil {
+		return executionKey{}, err
+	}
+	creds, err := t.credentials(ctx)
+	if err != nil {
+		return executionKey{}, err
+	}
+	body := []byte("{}")
+	u := strings.TrimSuffix(t.endpoint, "/") + "/runtimes/" + url.PathEscape(runtimeID) + "/execution-credentials"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return executionKey{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "bedrock-agentcore", t.region, time.Now()); err != nil {
+		return executionKey{}, fmt.Errorf("sign: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return executionKey{}, fmt.Errorf("issue execution credentials: %w", err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return executionKey{}, fmt.Errorf("issue execution credentials: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(b, &e)
+		return executionKey{}, fmt.Errorf("issue execution credentials: %s %s: %s", resp.Status, resp.Header.Get("X-Amzn-Errortype"), e.Message)
+	}
+	var k executionKey
+	if err := json.Unmarshal(b, &k); err != nil || k.AccessKeyID == "" {
+		return executionKey{}, fmt.Errorf("issue execution credentials: unexpected answer (%v)", err)
+	}
+	return k, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/agentcore-identity/agentcore/internal/awserr"
 	"github.com/agentcore-identity/agentcore/internal/awsproto"
 	"github.com/agentcore-identity/agentcore/internal/inbound"
+	"github.com/agentcore-identity/agentcore/internal/principal"
 	"github.com/agentcore-identity/agentcore/internal/runtime"
 	"github.com/agentcore-identity/agentcore/internal/validate"
 )
@@ -29,7 +30,33 @@ func (h *RuntimeHandlers) Operations() []awsproto.Operation {
 		{Name: "GetAgentRuntime", Method: http.MethodGet, Path: "/runtimes/{agentRuntimeId}/", Status: http.StatusOK, Handle: h.get},
 		{Name: "UpdateAgentRuntime", Method: http.MethodPut, Path: "/runtimes/{agentRuntimeId}/", Status: http.StatusAccepted, Handle: h.update},
 		{Name: "DeleteAgentRuntime", Method: http.MethodDelete, Path: "/runtimes/{agentRuntimeId}/", Status: http.StatusAccepted, Handle: h.delete},
+		// Our extension: `agentcore launch` asks for the key the agent
+		// process signs with (its execution role's credentials in AWS).
+		{Name: "IssueAgentRuntimeExecutionCredentials", Method: http.MethodPost, Path: "/runtimes/{agentRuntimeId}/execution-credentials", Status: http.StatusOK, Handle: h.executionCredentials},
 	}
+}
+
+// executionCredentials issues a runtime a new execution key, replacing its
+// previous one. Only an admin key may: any other key could otherwise mint
+// itself a key with another runtime's audience grants.
+func (h *RuntimeHandlers) executionCredentials(ctx context.Context, req *awsproto.Request) (any, error) {
+	acct, err := account(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if p, _ := principal.From(ctx); !p.Admin {
+		return nil, awserr.AccessDenied("Only an admin access key may issue agent runtime execution credentials.")
+	}
+	k, err := h.Runtimes.ExecutionCredentials(ctx, acct, req.Label("agentRuntimeId"))
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		AccessKeyID      string   `json:"accessKeyId"`
+		SecretAccessKey  string   `json:"secretAccessKey"`
+		PrincipalARN     string   `json:"principalArn"`
+		AllowedAudiences []string `json:"allowedAudiences"`
+	}{k.AccessKeyID, k.SecretAccessKey, k.ARN, append([]string{}, k.AllowedAudiences...)}, nil
 }
 
 type runtimeInput struct {
@@ -47,7 +74,7 @@ type runtimeInput struct {
 	} `json:"requestHeaderConfiguration"`
 	// IdentityGrants is our extension: the credential providers the
 	// runtime's workload identity may vend from (enforced) and the AWS JWT
-	// audiences named in its configuration (recorded).
+	// audiences named in its configuration (enforced on its execution key).
 	IdentityGrants *runtime.Grants `json:"identityGrants"`
 }
 

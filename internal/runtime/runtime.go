@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agentcore-identity/agentcore/internal/accesskeys"
 	"github.com/agentcore-identity/agentcore/internal/arn"
 	"github.com/agentcore-identity/agentcore/internal/awserr"
 	"github.com/agentcore-identity/agentcore/internal/inbound"
@@ -74,9 +75,9 @@ type LocalConfig struct {
 
 // Grants are the credential providers and AWS JWT audiences the agent was
 // granted. Provider grants are enforced on the runtime's workload identity
-// (vends from other providers are refused); audiences are recorded (the
-// local agent signs STS calls with the caller's own key, whose allowed
-// audiences apply).
+// (vends from other providers are refused); audiences on the runtime's
+// execution key (see ExecutionCredentials): STS GetWebIdentityToken signed
+// with it is refused for any other audience.
 type Grants struct {
 	CredentialProviders []string `json:"credentialProviders,omitempty"`
 	AWSJWTAudiences     []string `json:"awsJwtAudiences,omitempty"`
@@ -107,7 +108,9 @@ type Runtime struct {
 	Version  int    `json:"version"`
 	Workload string `json:"workload"`
 	// Binding is the resolved local session-binding setting.
-	Binding   bool      `json:"binding"`
+	Binding bool `json:"binding"`
+	// ExecKeyID is the runtime's current execution key, if one was issued.
+	ExecKeyID string    `json:"execKeyId,omitempty"`
 	CreatedAt time.Time `json:"-"`
 	UpdatedAt time.Time `json:"-"`
 }
@@ -145,6 +148,8 @@ type Config struct {
 	// Processes starts and stops server-managed agent processes; nil
 	// refuses localConfiguration.command.
 	Processes *Supervisor
+	// Keys issues the runtimes' execution keys.
+	Keys *accesskeys.Service
 }
 
 // Service manages agent runtimes.
@@ -253,14 +258,33 @@ func (s *Service) Create(ctx context.Context, account string, sp Spec) (Runtime,
 	if err != nil {
 		return Runtime{}, err
 	}
-	s.start(rt)
+	if err := s.start(ctx, rt); err != nil {
+		return Runtime{}, err
+	}
 	return rt, nil
 }
 
-func (s *Service) start(rt Runtime) {
-	if s.cfg.Processes != nil && rt.Local != nil && len(rt.Local.Command) > 0 {
-		s.cfg.Processes.Start(rt.ID, *rt.Local)
+// start starts a server-managed agent process with a fresh execution key
+// in its environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), which is
+// kept in memory only.
+func (s *Service) start(ctx context.Context, rt Runtime) error {
+	if s.cfg.Processes == nil || rt.Local == nil || len(rt.Local.Command) == 0 {
+		return nil
 	}
+	local := *rt.Local
+	local.Env = map[string]string{}
+	for k, v := range rt.Local.Env {
+		local.Env[k] = v
+	}
+	if s.cfg.Keys != nil {
+		k, err := s.ExecutionCredentials(ctx, rt.Account, rt.ID)
+		if err != nil {
+			return err
+		}
+		local.Env["AWS_ACCESS_KEY_ID"], local.Env["AWS_SECRET_ACCESS_KEY"] = k.AccessKeyID, k.SecretAccessKey
+	}
+	s.cfg.Processes.Start(rt.ID, local)
+	return nil
 }
 
 // Resolve finds a runtime by ARN, id or name.
@@ -327,9 +351,17 @@ func (s *Service) Update(ctx context.Context, account, ref string, sp Spec) (Run
 	if err != nil {
 		return Runtime{}, err
 	}
-	rec, err := s.cfg.Store.Update(ctx, Kind, account, cur.ID, func(r store.Record) (store.Record, error) {
-		r.Data = data
-		return r, nil
+	var rec store.Record
+	err = s.cfg.Store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		rec, err = tx.Update(ctx, Kind, account, cur.ID, func(r store.Record) (store.Record, error) {
+			r.Data = data
+			return r, nil
+		})
+		if err != nil || cur.ExecKeyID == "" {
+			return err
+		}
+		return s.cfg.Keys.SetAllowedAudiencesIn(ctx, tx, cur.ExecKeyID, audiences(sp))
 	})
 	if err != nil {
 		return Runtime{}, notFound(ref, err)
@@ -341,7 +373,9 @@ func (s *Service) Update(ctx context.Context, account, ref string, sp Spec) (Run
 	if err != nil {
 		return Runtime{}, err
 	}
-	s.start(next)
+	if err := s.start(ctx, next); err != nil {
+		return Runtime{}, err
+	}
 	return next, nil
 }
 
@@ -361,6 +395,9 @@ func (s *Service) Delete(ctx context.Context, account, ref string) (Runtime, err
 		}
 		if err := tx.Delete(ctx, nameKind, account, rt.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
+		}
+		if rt.ExecKeyID != "" {
+			return s.cfg.Keys.DeleteIn(ctx, tx, rt.ExecKeyID)
 		}
 		return nil
 	})
@@ -460,4 +497,70 @@ func providerGrants(sp Spec) workload.Option {
 		return workload.WithProviderGrants(nil)
 	}
 	return workload.WithProviderGrants(append([]string{}, sp.Grants.CredentialProviders...))
+}
+
+// audiences are the AWS JWT audiences a runtime was granted.
+func audiences(sp Spec) []string {
+	if sp.Grants == nil {
+		return nil
+	}
+	return sp.Grants.AWSJWTAudiences
+}
+
+// ExecutionRoleARN is the principal a runtime's agent acts as: the role of
+// its roleArn (or AgentCoreRuntime-<name>), in this account — in AWS the
+// runtime assumes its execution role.
+func ExecutionRoleARN(account string, rt Runtime) string {
+	role := "AgentCoreRuntime-" + rt.Name
+	if _, after, ok := strings.Cut(rt.RoleARN, ":role/"); ok && after != "" {
+		role = after
+	}
+	return "arn:aws:iam::" + account + ":role/" + role
+}
+
+// ExecutionCredentials issues the runtime a new execution key, replacing
+// (deleting) the one it had: the access key its agent process signs its
+// own calls with, as the execution role's credentials do in AWS. The key
+// is not an admin key, acts as ExecutionRoleARN, and may request STS tokens
+// only for the runtime's granted AWS JWT audiences. The secret is returned
+// here once and is not stored in the clear.
+func (s *Service) ExecutionCredentials(ctx context.Context, account, ref string) (accesskeys.Key, error) {
+	if s.cfg.Keys == nil {
+		return accesskeys.Key{}, awserr.Internal(errors.New("runtime: no access-key service configured"))
+	}
+	rt, err := s.Resolve(ctx, account, ref)
+	if err != nil {
+		return accesskeys.Key{}, err
+	}
+	var key accesskeys.Key
+	err = s.cfg.Store.InTx(ctx, func(tx store.Tx) error {
+		var old string
+		var err error
+		key, err = s.cfg.Keys.CreateIn(ctx, tx, accesskeys.Key{AccountID: account,
+			ARN: ExecutionRoleARN(account, rt), AllowedAudiences: audiences(rt.Spec)})
+		if err != nil {
+			return err
+		}
+		_, err = tx.Update(ctx, Kind, account, rt.ID, func(r store.Record) (store.Record, error) {
+			var d doc
+			if err := json.Unmarshal(r.Data, &d); err != nil {
+				return r, fmt.Errorf("decode agent runtime: %w", err)
+			}
+			old, d.Runtime.ExecKeyID = d.Runtime.ExecKeyID, key.AccessKeyID
+			data, err := json.Marshal(d)
+			r.Data = data
+			return r, err
+		})
+		if err != nil {
+			return err
+		}
+		if old != "" {
+			return s.cfg.Keys.DeleteIn(ctx, tx, old)
+		}
+		return nil
+	})
+	if err != nil {
+		return accesskeys.Key{}, notFound(ref, err)
+	}
+	return key, nil
 }

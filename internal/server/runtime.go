@@ -32,7 +32,7 @@ func mountRuntime(_ context.Context, m *mounts) error {
 		m.closers = append(m.closers, sup.StopAll)
 	}
 	svc := runtime.NewService(runtime.Config{
-		Store: m.store, Workloads: m.workloads, Region: m.cfg.Region, Processes: sup,
+		Store: m.store, Workloads: m.workloads, Region: m.cfg.Region, Processes: sup, Keys: m.keys,
 		CallbackURL: m.publicURL + RuntimeCallbackPath, BindingDefault: loopback(m.publicURL),
 	})
 	jwt := jwtauth.New(jwtauth.Options{Now: m.now, Logger: m.log})
