@@ -38,7 +38,7 @@ func newDestroyCmd() *cobra.Command {
 			}
 			_ = os.RemoveAll(agentDir(t.dataDir, name))
 			if id := str(a.BedrockAgentCore.AgentID); id != "" {
-				client, err := t.client()
+				client, err := t.client(cmd.Context())
 				if err != nil {
 					return err
 				}

@@ -65,7 +65,7 @@ func newInvokeCmd() *cobra.Command {
 			if bearer != "" {
 				return invokeBearer(cmd, &t, arn, bearer, session, payload, w)
 			}
-			client, err := t.client()
+			client, err := t.client(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -103,7 +103,7 @@ func payloadOf(arg string) []byte {
 }
 
 func invokeBearer(cmd *cobra.Command, t *runtimeTarget, arn, bearer, session string, payload []byte, w io.Writer) error {
-	if err := t.resolve(); err != nil {
+	if _, err := t.dial(cmd.Context()); err != nil {
 		return err
 	}
 	target := strings.TrimRight(t.endpoint, "/") + "/runtimes/" + url.QueryEscape(arn) + "/invocations?qualifier=DEFAULT"

@@ -36,7 +36,7 @@ func newLaunchCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			client, err := t.client()
+			client, err := t.client(ctx)
 			if err != nil {
 				return err
 			}

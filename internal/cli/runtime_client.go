@@ -1,120 +1,68 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	cp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/spf13/cobra"
 
-	"github.com/agentcore-identity/agentcore/internal/server"
+	"github.com/agentcore-identity/agentcore/internal/cli/connect"
 	"github.com/agentcore-identity/agentcore/sdk/identity"
 )
 
-// runtimeTarget is where the runtime verbs find the server: --endpoint or
-// AGENTCORE_ENDPOINT, else the endpoint file of the data directory, whose
-// credentials file signs requests unless AWS credentials are in the
-// environment. (To be merged with the identity commands' client.go.)
+// runtimeTarget is where the runtime verbs find the server, as the identity
+// commands do (connect.Dial): --endpoint or AGENTCORE_ENDPOINT, else the
+// data directory's endpoint file, whose credentials file signs requests
+// unless AWS credentials are in the environment. The data directory also
+// holds the launched agents' build output, logs and pid files.
 type runtimeTarget struct {
 	endpoint string
 	dataDir  string
-	region   string
+	region   string // set by dial
+	target   *connect.Target
 }
 
 func (t *runtimeTarget) flags(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&t.endpoint, "endpoint", os.Getenv("AGENTCORE_ENDPOINT"), "server URL (default: from <data-dir>/endpoint.json)")
+	cmd.Flags().StringVar(&t.endpoint, "endpoint", "", "server URL (default: AGENTCORE_ENDPOINT, else from <data-dir>/endpoint.json)")
 	dd := os.Getenv("AGENTCORE_DATA_DIR")
 	if dd == "" {
-		dd = ".agentcore"
+		dd = connect.DefaultDataDir
 	}
 	cmd.Flags().StringVar(&t.dataDir, "data-dir", dd, "the server's data directory")
 }
 
-func (t *runtimeTarget) credentialsFile() string { return filepath.Join(t.dataDir, "credentials") }
-
-// resolve fills endpoint and region.
-func (t *runtimeTarget) resolve() error {
-	if t.endpoint != "" && t.region != "" {
-		return nil
-	}
-	b, err := os.ReadFile(filepath.Join(t.dataDir, server.EndpointFile))
-	if err != nil {
-		if t.endpoint != "" {
-			return nil
+// dial finds the server (once) and checks that it answers.
+func (t *runtimeTarget) dial(ctx context.Context) (*connect.Target, error) {
+	if t.target == nil {
+		tg, err := connect.Dial(ctx, connect.Flags{Endpoint: t.endpoint, DataDir: t.dataDir}, os.Getenv)
+		if err != nil {
+			return nil, err
 		}
-		return fmt.Errorf("no server found: start `agentcore server` or set --endpoint/AGENTCORE_ENDPOINT (%w)", err)
+		t.target, t.endpoint, t.region = tg, tg.Endpoint, tg.Region
 	}
-	var ep server.Endpoint
-	if err := json.Unmarshal(b, &ep); err != nil {
-		return fmt.Errorf("%s: %w", server.EndpointFile, err)
-	}
-	if t.endpoint == "" {
-		t.endpoint = ep.URL
-	}
-	t.region = ep.Region
-	return nil
+	return t.target, nil
 }
 
-func (t *runtimeTarget) client() (*identity.Client, error) {
-	if err := t.resolve(); err != nil {
-		return nil, err
-	}
-	opts := identity.Options{Endpoint: t.endpoint, Region: t.region, LocalDev: &identity.LocalDev{Disabled: true}}
-	if os.Getenv("AWS_ACCESS_KEY_ID") == "" {
-		if creds, err := readCredentials(t.credentialsFile(), "agentcore"); err == nil {
-			opts.Credentials = creds
-		}
-	}
-	return identity.New(opts)
-}
-
-// readCredentials reads one profile of an AWS shared-credentials file.
-func readCredentials(path, profile string) (aws.CredentialsProvider, error) {
-	b, err := os.ReadFile(path)
+func (t *runtimeTarget) client(ctx context.Context) (*identity.Client, error) {
+	tg, err := t.dial(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var c aws.Credentials
-	in := false
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(line, "[") {
-			in = line == "["+profile+"]"
-			continue
-		}
-		k, v, ok := strings.Cut(line, "=")
-		if !in || !ok {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "aws_access_key_id":
-			c.AccessKeyID = strings.TrimSpace(v)
-		case "aws_secret_access_key":
-			c.SecretAccessKey = strings.TrimSpace(v)
-		}
-	}
-	if c.AccessKeyID == "" {
-		return nil, errors.New("profile " + profile + " not found in " + path)
-	}
-	return aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return c, nil }), nil
+	return tg.Identity()
 }
 
 // withMembers sets JSON body members the AWS SDK cannot express (our
@@ -160,28 +108,15 @@ type executionKey struct {
 	PrincipalARN    string `json:"principalArn"`
 }
 
-// credentials are the caller's: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY,
-// else the data directory's admin profile.
-func (t *runtimeTarget) credentials(ctx context.Context) (aws.Credentials, error) {
-	if id := os.Getenv("AWS_ACCESS_KEY_ID"); id != "" {
-		return aws.Credentials{AccessKeyID: id, SecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
-			SessionToken: os.Getenv("AWS_SESSION_TOKEN")}, nil
-	}
-	p, err := readCredentials(t.credentialsFile(), "agentcore")
-	if err != nil {
-		return aws.Credentials{}, fmt.Errorf("no credentials: set AWS_ACCESS_KEY_ID or run next to the server's data directory (%w)", err)
-	}
-	return p.Retrieve(ctx)
-}
-
 // executionCredentials issues the runtime's execution key. The operation
 // is our extension, which the AWS SDK has no method for, so the request is
 // signed here with the SDK's SigV4 signer.
 func (t *runtimeTarget) executionCredentials(ctx context.Context, runtimeID string) (executionKey, error) {
-	if err := t.resolve(); err != nil {
+	tg, err := t.dial(ctx)
+	if err != nil {
 		return executionKey{}, err
 	}
-	creds, err := t.credentials(ctx)
+	creds, err := tg.Credentials.Retrieve(ctx)
 	if err != nil {
 		return executionKey{}, err
 	}
@@ -196,7 +131,7 @@ func (t *runtimeTarget) executionCredentials(ctx context.Context, runtimeID stri
 	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(sum[:]), "bedrock-agentcore", t.region, time.Now()); err != nil {
 		return executionKey{}, fmt.Errorf("sign: %w", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := tg.HTTPClient.Do(req)
 	if err != nil {
 		return executionKey{}, fmt.Errorf("issue execution credentials: %w", err)
 	}
