@@ -74,12 +74,31 @@ func dataArg(b []byte) []byte {
 	return b
 }
 
+// insertRecord creates a record or replaces an expired one; a live record
+// at the address makes it change no row. Its last parameter is now.
+const insertRecord = `
+		INSERT INTO records (` + columns + `) VALUES (?, ?, ?, ?, 1, ?, ?, ?)
+		ON CONFLICT (kind, account, key) DO UPDATE SET
+			data = excluded.data,
+			version = 1,
+			created_at = excluded.created_at,
+			updated_at = excluded.updated_at,
+			expires_at = excluded.expires_at
+		WHERE records.expires_at IS NOT NULL AND records.expires_at <= ?`
+
 // CreateMany implements store.Tx. Callers run it in a write transaction
-// (Store.CreateMany opens one), which makes the records all-or-none.
+// (Store.CreateMany opens one), which makes the records all-or-none. It
+// does not read the rows back, as Create does.
 func (o ops) CreateMany(ctx context.Context, recs []store.Record) error {
+	now := o.nowMicros()
 	for _, r := range recs {
-		if _, err := o.Create(ctx, r, store.CreateOptions{}); err != nil {
-			return err
+		res, err := o.q.ExecContext(ctx, insertRecord,
+			r.Kind, r.Account, r.Key, dataArg(r.Data), now, now, expiresArg(r.ExpiresAt), now)
+		if err != nil {
+			return fmt.Errorf("sqlite: create %s %q: %w", r.Kind, r.Key, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("sqlite: create %s %q: %w", r.Kind, r.Key, errors.Join(store.ErrConflict, err))
 		}
 	}
 	return nil
@@ -120,16 +139,7 @@ func (o ops) Create(ctx context.Context, rec store.Record, opts store.CreateOpti
 				rec.Kind, rec.Key, n, opts.MaxCount, store.ErrLimitExceeded)
 		}
 	}
-	row := o.q.QueryRowContext(ctx, `
-		INSERT INTO records (`+columns+`) VALUES (?, ?, ?, ?, 1, ?, ?, ?)
-		ON CONFLICT (kind, account, key) DO UPDATE SET
-			data = excluded.data,
-			version = 1,
-			created_at = excluded.created_at,
-			updated_at = excluded.updated_at,
-			expires_at = excluded.expires_at
-		WHERE records.expires_at IS NOT NULL AND records.expires_at <= ?
-		RETURNING `+columns,
+	row := o.q.QueryRowContext(ctx, insertRecord+` RETURNING `+columns,
 		rec.Kind, rec.Account, rec.Key, dataArg(rec.Data), now, now, expiresArg(rec.ExpiresAt), now)
 	out, err := scanRecord(row)
 	if errors.Is(err, sql.ErrNoRows) {
