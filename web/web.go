@@ -25,23 +25,31 @@ type ErrorPage struct {
 	Message string
 }
 
-// RenderError writes an error page. It is never cached or framed, and
-// sends no referrer, so the URL (which may carry a state or code) does not
-// leak to other sites.
+// RenderError writes an error page.
 func RenderError(w http.ResponseWriter, p ErrorPage) {
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, "error.html", p); err != nil {
 		http.Error(w, p.Title, p.Status)
 		return
 	}
+	WriteHTML(w, p.Status, buf.Bytes())
+}
+
+// WriteHTML writes a rendered hosted page (rendered into a buffer first, so
+// a template error never leaves half a page). Hosted pages are never
+// cached or framed and send no referrer, since their URLs may carry a
+// state, code or request id.
+func WriteHTML(w http.ResponseWriter, status int, page []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Content-Length", strconv.Itoa(len(page)))
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
+	// No form-action: browsers would apply it to the redirect to the
+	// client's callback that follows a successful POST.
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
-	w.WriteHeader(p.Status)
-	_, _ = w.Write(buf.Bytes())
+	w.WriteHeader(status)
+	_, _ = w.Write(page)
 }

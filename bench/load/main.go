@@ -39,6 +39,7 @@ import (
 
 	"github.com/agentcore-identity/agentcore/bench/internal/loadgen"
 	"github.com/agentcore-identity/agentcore/bench/internal/target"
+	"github.com/agentcore-identity/agentcore/internal/cli/connect"
 	"github.com/agentcore-identity/agentcore/internal/config"
 	"github.com/agentcore-identity/agentcore/internal/server"
 )
@@ -193,7 +194,7 @@ func (o options) creds() (aws.Credentials, error) {
 		}
 		return aws.Credentials{AccessKeyID: o.accessKey, SecretAccessKey: o.secretKey}, nil
 	}
-	return target.ReadCredentials(o.credentials, o.profile)
+	return connect.ReadProfile(o.credentials, o.profile)
 }
 
 func parseFlags(args []string) (options, error) {

@@ -9,7 +9,8 @@ import (
 	"embed"
 	"html/template"
 	"net/http"
-	"strconv"
+
+	"github.com/agentcore-identity/agentcore/web"
 )
 
 //go:embed *.html
@@ -46,24 +47,12 @@ func RenderConsent(w http.ResponseWriter, status int, p Consent) {
 	render(w, status, "consent.html", p)
 }
 
-// render buffers the page so a template error never leaves half a page,
-// and forbids caching, framing and referrers: the URL holds a request id.
+// render buffers the page and writes it with the hosted pages' headers.
 func render(w http.ResponseWriter, status int, name string, data any) {
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
 		http.Error(w, "page unavailable", http.StatusInternalServerError)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	// No form-action: browsers would apply it to the redirect to the
-	// client's callback that follows a successful POST.
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	web.WriteHTML(w, status, buf.Bytes())
 }

@@ -6,7 +6,6 @@
 package target
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -234,45 +233,4 @@ func redact(s string) string {
 		return "?"
 	}
 	return u.Redacted()
-}
-
-// ReadCredentials reads one profile of an AWS shared-credentials file,
-// such as the one agentcore server writes into its data directory.
-func ReadCredentials(path, profile string) (aws.Credentials, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return aws.Credentials{}, err
-	}
-	defer f.Close()
-	var c aws.Credentials
-	in := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "" || line[0] == '#' || line[0] == ';':
-		case line[0] == '[':
-			in = strings.Trim(line, "[] ") == profile
-		case in:
-			k, v, ok := strings.Cut(line, "=")
-			if !ok {
-				continue
-			}
-			switch strings.TrimSpace(k) {
-			case "aws_access_key_id":
-				c.AccessKeyID = strings.TrimSpace(v)
-			case "aws_secret_access_key":
-				c.SecretAccessKey = strings.TrimSpace(v)
-			case "aws_session_token":
-				c.SessionToken = strings.TrimSpace(v)
-			}
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return aws.Credentials{}, fmt.Errorf("read %s: %w", path, err)
-	}
-	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
-		return aws.Credentials{}, fmt.Errorf("%s has no keys in profile [%s]", path, profile)
-	}
-	return c, nil
 }

@@ -140,7 +140,7 @@ func resolveCredentials(dataDir string, getenv func(string) string) (aws.Credent
 		return static(aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: getenv("AWS_SESSION_TOKEN")}), "environment", nil
 	}
 	local := filepath.Join(dataDir, credsFile)
-	c, err := readProfile(local, Profile)
+	c, err := ReadProfile(local, Profile)
 	if err == nil {
 		return static(c), local, nil
 	}
@@ -154,7 +154,7 @@ func resolveCredentials(dataDir string, getenv func(string) string) (aws.Credent
 		}
 	}
 	profile := first(getenv("AWS_PROFILE"), "default")
-	c, err = readProfile(shared, profile)
+	c, err = ReadProfile(shared, profile)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, "", fmt.Errorf("no AWS credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or use the data directory of a server (%s is missing)", local)
@@ -169,9 +169,10 @@ func static(c aws.Credentials) aws.CredentialsProvider {
 	return aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return c, nil })
 }
 
-// readProfile reads one profile of an AWS shared-credentials (INI) file. A
+// ReadProfile reads one profile of an AWS shared-credentials (INI) file,
+// such as the one agentcore server writes into its data directory. A
 // missing file or profile matches fs.ErrNotExist.
-func readProfile(path, profile string) (aws.Credentials, error) {
+func ReadProfile(path, profile string) (aws.Credentials, error) {
 	fh, err := os.Open(path)
 	if err != nil {
 		return aws.Credentials{}, err

@@ -3,6 +3,7 @@ package connect
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -91,5 +92,24 @@ func TestDialErrors(t *testing.T) {
 		})
 	if err == nil || !strings.Contains(err.Error(), "no AWS credentials") {
 		t.Fatalf("want a missing-credentials error, got %v", err)
+	}
+}
+
+func TestReadProfile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "credentials")
+	content := "# Written by agentcore server\n[default]\naws_access_key_id = AKIDOTHER\naws_secret_access_key = other\n\n" +
+		"[agentcore]\naws_access_key_id = AKIDBENCH\naws_secret_access_key = s3cr=t\nregion = us-east-1\n"
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ReadProfile(path, "agentcore")
+	if err != nil || c.AccessKeyID != "AKIDBENCH" || c.SecretAccessKey != "s3cr=t" {
+		t.Fatalf("ReadProfile = %+v, %v", c, err)
+	}
+	if _, err := ReadProfile(path, "missing"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("fail/missing-profile: %v", err)
+	}
+	if _, err := ReadProfile(filepath.Join(t.TempDir(), "none"), "agentcore"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("fail/missing-file: %v", err)
 	}
 }
