@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -20,6 +19,7 @@ import (
 	cp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
 
 	"github.com/agentcore-identity/agentcore/internal/audit"
+	"github.com/agentcore-identity/agentcore/internal/cli/connect"
 	"github.com/agentcore-identity/agentcore/internal/config"
 	"github.com/agentcore-identity/agentcore/internal/server"
 	"github.com/agentcore-identity/agentcore/internal/servertest"
@@ -79,13 +79,11 @@ func startChild(t *testing.T, bin, dir string) *child {
 
 func credsFromFile(t *testing.T, dir string) aws.CredentialsProvider {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "credentials"))
+	c, err := connect.ReadProfile(filepath.Join(dir, "credentials"), connect.Profile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := regexp.MustCompile(`aws_access_key_id = (\S+)`).FindSubmatch(b)
-	secret := regexp.MustCompile(`aws_secret_access_key = (\S+)`).FindSubmatch(b)
-	return servertest.StaticCredentials(string(id[1]), string(secret[1]))
+	return servertest.StaticCredentials(c.AccessKeyID, c.SecretAccessKey)
 }
 
 // TestKill9LosesNothingAcknowledged runs the server as a child process on

@@ -33,26 +33,6 @@ const (
 	idpProvider     = "corp-idp"
 )
 
-// vendClock is real time plus an offset. Moving it up to a few minutes
-// expires provider tokens (one minute lifetime) while SigV4 signatures
-// (five minutes of skew) stay valid.
-type vendClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *vendClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *vendClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-}
-
 // vendEnv is our server, a real OpenID provider registered as a custom
 // credential provider by discovery URL, and an application whose return
 // URL is registered on workloads agent-a and agent-b.
@@ -61,7 +41,7 @@ type vendEnv struct {
 	ctx      context.Context
 	env      *servertest.Env
 	idp      *oidctest.Provider
-	clock    *vendClock
+	clock    *offsetClock
 	d        *dp.Client
 	c        *cp.Client
 	app      *httptest.Server
@@ -72,7 +52,7 @@ type vendEnv struct {
 
 func newVendEnv(t *testing.T, b servertest.Backend, users ...string) *vendEnv {
 	t.Helper()
-	x := &vendEnv{t: t, ctx: servertest.Context(t), clock: &vendClock{}}
+	x := &vendEnv{t: t, ctx: servertest.Context(t), clock: &offsetClock{}}
 	var idpUsers []oidctest.User
 	for _, u := range users {
 		idpUsers = append(idpUsers, oidctest.User{Username: u, Password: idpPassword})

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -134,25 +132,6 @@ func discoveryURL(env *servertest.Env, pool string) string {
 	return env.URL + devidp.PathPrefix + pool + "/.well-known/openid-configuration"
 }
 
-// claimsOf decodes a JWT's payload without verifying it (the validator
-// does that separately).
-func claimsOf(t *testing.T, jwt string) map[string]any {
-	t.Helper()
-	parts := strings.Split(jwt, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWT: %q", jwt)
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
 func TestDevIdPCognitoQuickstart(t *testing.T) {
 	backends(t, func(t *testing.T, b servertest.Backend) {
 		env := servertest.Start(t, servertest.Options{Backend: b})
@@ -169,7 +148,7 @@ func TestDevIdPCognitoQuickstart(t *testing.T) {
 			t.Fatalf("InitiateAuth: %v", err)
 		}
 		access := aws.ToString(out.AuthenticationResult.AccessToken)
-		ac := claimsOf(t, access)
+		ac := servertest.JWTClaims(t, access)
 		if ac["client_id"] != p.runtimeClient || ac["token_use"] != "access" || ac["username"] != p.runtimeUser || ac["aud"] != nil {
 			t.Errorf("access token claims = %v", ac)
 		}
@@ -188,7 +167,7 @@ func TestDevIdPCognitoQuickstart(t *testing.T) {
 			AllowedAudience: []string{p.runtimeClient}}, access); err == nil {
 			t.Error("a Cognito access token (no aud) passed an allowedAudience authorizer")
 		}
-		id := claimsOf(t, aws.ToString(out.AuthenticationResult.IdToken))
+		id := servertest.JWTClaims(t, aws.ToString(out.AuthenticationResult.IdToken))
 		if id["aud"] != p.runtimeClient || id["token_use"] != "id" || id["cognito:username"] != p.runtimeUser {
 			t.Errorf("id token claims = %v", id)
 		}
@@ -348,12 +327,12 @@ func codeFlow(t *testing.T, ctx context.Context, env *servertest.Env, p idpPools
 	if _, err := cfg.Exchange(ctx, cb.Query().Get("code"), oauth2.VerifierOption(verifier)); err == nil {
 		t.Error("an authorization code was redeemed twice")
 	}
-	ac := claimsOf(t, tok.AccessToken)
+	ac := servertest.JWTClaims(t, tok.AccessToken)
 	if ac["client_id"] != p.identityClient || ac["username"] != p.extUser || ac["aud"] != nil || ac["scope"] != "openid profile email" {
 		t.Errorf("code-flow access token = %v", ac)
 	}
 	idt, _ := tok.Extra("id_token").(string)
-	ic := claimsOf(t, idt)
+	ic := servertest.JWTClaims(t, idt)
 	// The library writes aud as a one-element array; OIDC allows both.
 	if aud, _ := ic["aud"].([]any); len(aud) != 1 || aud[0] != p.identityClient || ic["token_use"] != "id" || ic["cognito:username"] != p.extUser || ic["email"] != "ext@example.test" {
 		t.Errorf("id token = %v", ic)
@@ -457,7 +436,7 @@ func clientCredentials(t *testing.T, ctx context.Context, env *servertest.Env, p
 	if err != nil {
 		t.Fatalf("client credentials: %v", err)
 	}
-	c := claimsOf(t, tok.AccessToken)
+	c := servertest.JWTClaims(t, tok.AccessToken)
 	want := p.resourceServer + "/read " + p.resourceServer + "/write"
 	if c["client_id"] != p.m2mClient || c["sub"] != p.m2mClient || c["scope"] != want || c["username"] != nil || c["aud"] != nil {
 		t.Errorf("m2m token = %v", c)

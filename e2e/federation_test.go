@@ -31,9 +31,10 @@ import (
 
 const audience = "https://api.example.com"
 
-// offsetClock is real time plus an offset the test moves forward. It stays
-// at real time while SDK clients sign requests (SigV4 allows 5 minutes of
-// skew) and jumps ahead only for unauthenticated JWKS fetches.
+// offsetClock is real time plus an offset the test moves forward. Moved a
+// few minutes it expires provider tokens (one minute lifetime) while SigV4
+// signatures (five minutes of skew) stay valid; the federation test moves
+// it further only for unauthenticated JWKS fetches.
 type offsetClock struct {
 	mu     sync.Mutex
 	offset time.Duration

@@ -68,17 +68,19 @@ func TestSDKOAuth2ClientCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	call := identity.RequiresAccessToken(x.c, identity.AccessTokenOptions{Provider: "corp-idp", Scopes: []string{"read"}, Flow: identity.FlowM2M},
-		func(ctx context.Context, token string) (map[string]any, error) { return sdkJWTClaims(t, token), nil })
+		func(ctx context.Context, token string) (map[string]any, error) {
+			return servertest.JWTClaims(t, token), nil
+		})
 	watCtx := identity.WithWorkloadAccessToken(x.ctx, wat)
 	claims, err := call(watCtx)
-	sdkSkipIfUnavailable(t, err, "GetResourceOauth2Token (M2M)")
+	sdkOK(t, err, "GetResourceOauth2Token (M2M)")
 	if claims["iss"] != x.idp.Issuer() || claims["client_id"] != sdkIdPClient || claims["username"] != nil {
 		t.Errorf("client-credentials token claims = %v", claims)
 	}
 	if n := x.idp.TokenCalls(oidctest.GrantClientCredentials); n != 1 {
 		t.Errorf("client_credentials grants at the IdP = %d, want 1", n)
 	}
-	if got, err := x.c.GetClientCredentialsToken(watCtx, "corp-idp", "read"); err != nil || sdkJWTClaims(t, got)["client_id"] != sdkIdPClient {
+	if got, err := x.c.GetClientCredentialsToken(watCtx, "corp-idp", "read"); err != nil || servertest.JWTClaims(t, got)["client_id"] != sdkIdPClient {
 		t.Errorf("GetClientCredentialsToken = %q, %v", got, err)
 	}
 }
@@ -99,7 +101,7 @@ func TestSDKOAuth2UserFederation(t *testing.T) {
 	_, err = probe(ctx)
 	var authz *identity.AuthorizationRequiredError
 	if !errors.As(err, &authz) {
-		sdkSkipIfUnavailable(t, err, "GetResourceOauth2Token (USER_FEDERATION)")
+		sdkOK(t, err, "GetResourceOauth2Token (USER_FEDERATION)")
 		t.Fatalf("first call: want *AuthorizationRequiredError, got %v", err)
 	}
 
@@ -118,7 +120,7 @@ func TestSDKOAuth2UserFederation(t *testing.T) {
 		return nil
 	}
 	tool := identity.RequiresAccessToken(x.c, opts, func(ctx context.Context, token string) (map[string]any, error) {
-		return sdkJWTClaims(t, token), nil
+		return servertest.JWTClaims(t, token), nil
 	})
 	claims, err := tool(ctx)
 	if berr := <-browser; berr != nil {

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -39,20 +38,12 @@ func sdkClient(t *testing.T, env *servertest.Env, ld *identity.LocalDev) *identi
 	return c
 }
 
-// sdkSkipIfUnavailable skips the test when the server answers that an
-// operation is not implemented yet (surfaces still being built), and fails
-// it on any other error.
-func sdkSkipIfUnavailable(t *testing.T, err error, what string) {
+// sdkOK fails the test when an SDK call returned an error.
+func sdkOK(t *testing.T, err error, what string) {
 	t.Helper()
-	if err == nil {
-		return
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
-	msg := err.Error()
-	if errors.Is(err, identity.ErrUnsupported) || strings.Contains(msg, "not available yet") ||
-		strings.Contains(msg, "not served by this endpoint") || strings.Contains(msg, "Could not find operation") {
-		t.Skipf("%s: the server does not offer this yet (%v); this test runs once it does", what, err)
-	}
-	t.Fatalf("%s: %v", what, err)
 }
 
 func TestSDKWorkloadIdentitiesProvidersAndAPIKeys(t *testing.T) {
@@ -303,24 +294,6 @@ func TestSDKLocalDevelopmentMintsItsOwnToken(t *testing.T) {
 	}
 }
 
-// sdkJWTClaims decodes a JWT's payload without verifying it.
-func sdkJWTClaims(t *testing.T, token string) map[string]any {
-	t.Helper()
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWT: %q", token)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var claims map[string]any
-	if err := json.Unmarshal(b, &claims); err != nil {
-		t.Fatal(err)
-	}
-	return claims
-}
-
 func TestSDKRequiresIAMAccessToken(t *testing.T) {
 	env := servertest.Start(t, servertest.Options{})
 	ctx := servertest.Context(t)
@@ -329,14 +302,14 @@ func TestSDKRequiresIAMAccessToken(t *testing.T) {
 
 	_, err := identity.GetIAMAccessToken(ctx, c.STS(), opts)
 	if !errors.Is(err, identity.ErrFederationDisabled) {
-		sdkSkipIfUnavailable(t, err, "STS GetWebIdentityToken")
+		sdkOK(t, err, "STS GetWebIdentityToken")
 		t.Fatalf("before federation is enabled: want ErrFederationDisabled, got %v", err)
 	}
 	_, err = env.IAM().EnableOutboundWebIdentityFederation(ctx, &iam.EnableOutboundWebIdentityFederationInput{})
-	sdkSkipIfUnavailable(t, err, "IAM EnableOutboundWebIdentityFederation")
+	sdkOK(t, err, "IAM EnableOutboundWebIdentityFederation")
 
 	authenticate := identity.RequiresIAMAccessToken(c.STS(), opts, func(ctx context.Context, token string) (map[string]any, error) {
-		return sdkJWTClaims(t, token), nil
+		return servertest.JWTClaims(t, token), nil
 	})
 	claims, err := authenticate(ctx)
 	if err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/agentcore-identity/agentcore/internal/cli/connect"
 	"github.com/agentcore-identity/agentcore/internal/store/postgres/pgtest"
 )
 
@@ -253,19 +254,12 @@ func startCluster(ctx context.Context, t *testing.T, n int, drainDelay time.Dura
 // credentialsIn reads the admin key the first replica wrote.
 func credentialsIn(t *testing.T, dir string) aws.CredentialsProvider {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "credentials"))
+	c, err := connect.ReadProfile(filepath.Join(dir, "credentials"), connect.Profile)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the first replica's credentials file holds no access key: %v", err)
 	}
-	id := regexp.MustCompile(`aws_access_key_id = (\S+)`).FindSubmatch(b)
-	secret := regexp.MustCompile(`aws_secret_access_key = (\S+)`).FindSubmatch(b)
-	if id == nil || secret == nil {
-		t.Fatal("the first replica's credentials file holds no access key")
-	}
-	akid, sk := string(id[1]), string(secret[1])
-	return aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-		return aws.Credentials{AccessKeyID: akid, SecretAccessKey: sk, Source: "cluster-test"}, nil
-	})
+	c.Source = "cluster-test"
+	return aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return c, nil })
 }
 
 // auditVerify runs `agentcore audit verify` against the database, as an

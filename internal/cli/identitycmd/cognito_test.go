@@ -1,8 +1,6 @@
 package identitycmd
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,6 +13,7 @@ import (
 	ciptypes "github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider/types"
 
 	"github.com/agentcore-identity/agentcore/internal/cli/identitycmd/cognitosetup"
+	"github.com/agentcore-identity/agentcore/internal/servertest"
 )
 
 // envFile reads an env file setup-cognito wrote, checking its mode.
@@ -30,41 +29,9 @@ func envFile(t *testing.T, path string) ([]string, map[string]string) {
 	return names, vals
 }
 
-// skipWithoutCognito skips while the server does not serve the cognito-idp
-// API (the built-in IdP is being written), so these tests start running as
-// soon as it lands.
-func skipWithoutCognito(t *testing.T, r result) {
-	t.Helper()
-	if r.err == nil {
-		return
-	}
-	msg := r.err.Error()
-	if strings.Contains(msg, "not served by this endpoint") || strings.Contains(msg, "UnknownOperation") || strings.Contains(msg, "UnrecognizedClient") {
-		t.Skipf("the server does not serve cognito-idp yet: %v", r.err)
-	}
-}
-
-func jwtClaims(t *testing.T, tok string) map[string]any {
-	t.Helper()
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		t.Fatalf("not a JWT: %q", tok)
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var claims map[string]any
-	if err := json.Unmarshal(b, &claims); err != nil {
-		t.Fatal(err)
-	}
-	return claims
-}
-
 func TestSetupCognitoUserFlow(t *testing.T) {
 	h := newHarness(t)
 	r := h.run("setup-cognito")
-	skipWithoutCognito(t, r)
 	if r.err != nil {
 		t.Fatalf("%v\n%s", r.err, r.errOut)
 	}
@@ -94,7 +61,7 @@ func TestSetupCognitoUserFlow(t *testing.T) {
 	// The token command prints only the token; it reads the env file when
 	// the variables are not exported, and the variables when they are.
 	fromFile := h.must("get-cognito-inbound-token").out
-	if c := jwtClaims(t, strings.TrimSpace(fromFile)); c["client_id"] != vars["RUNTIME_CLIENT_ID"] {
+	if c := servertest.JWTClaims(t, strings.TrimSpace(fromFile)); c["client_id"] != vars["RUNTIME_CLIENT_ID"] {
 		t.Errorf("token from the env file: claims %v", c)
 	}
 	for k, v := range vars {
@@ -104,7 +71,7 @@ func TestSetupCognitoUserFlow(t *testing.T) {
 	if strings.Count(tok, "\n") != 1 {
 		t.Fatalf("output is not one line: %q", tok)
 	}
-	if c := jwtClaims(t, strings.TrimSpace(tok)); c["client_id"] != vars["RUNTIME_CLIENT_ID"] {
+	if c := servertest.JWTClaims(t, strings.TrimSpace(tok)); c["client_id"] != vars["RUNTIME_CLIENT_ID"] {
 		t.Errorf("token claims = %v", c)
 	}
 
@@ -142,7 +109,6 @@ func TestSetupCognitoUserFlow(t *testing.T) {
 func TestSetupCognitoM2MFlow(t *testing.T) {
 	h := newHarness(t)
 	r := h.run("setup-cognito", "--auth-flow", "m2m")
-	skipWithoutCognito(t, r)
 	if r.err != nil {
 		t.Fatalf("%v\n%s", r.err, r.errOut)
 	}
@@ -155,7 +121,7 @@ func TestSetupCognitoM2MFlow(t *testing.T) {
 	}
 	tok := h.must("get-cognito-inbound-token", "--auth-flow", "m2m", "--pool-id", vars["IDENTITY_POOL_ID"],
 		"--client-id", vars["IDENTITY_CLIENT_ID"], "--client-secret", vars["IDENTITY_CLIENT_SECRET"]).out
-	if c := jwtClaims(t, strings.TrimSpace(tok)); c["client_id"] != vars["IDENTITY_CLIENT_ID"] {
+	if c := servertest.JWTClaims(t, strings.TrimSpace(tok)); c["client_id"] != vars["IDENTITY_CLIENT_ID"] {
 		t.Errorf("m2m token claims = %v", c)
 	}
 }
