@@ -1,10 +1,6 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	cp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -34,16 +29,8 @@ type execKey struct {
 // signed with creds; on an error it returns the status and error type.
 func issueExecKey(t *testing.T, env *servertest.Env, creds aws.Credentials, runtimeID string) (execKey, int, string) {
 	t.Helper()
-	body := []byte("{}")
-	req, err := http.NewRequest(http.MethodPost, env.URL+"/runtimes/"+runtimeID+"/execution-credentials", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	sum := sha256.Sum256(body)
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "bedrock-agentcore", env.Region, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	req := signedRequestAs(t, env, creds, "bedrock-agentcore", http.MethodPost,
+		"/runtimes/"+runtimeID+"/execution-credentials", "application/json", []byte("{}"), time.Now())
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +79,7 @@ func TestRuntimeExecutionKey(t *testing.T) {
 			t.Fatalf("issue: %d %s %+v; want %s with [%s]", status, code, k, wantARN, granted)
 		}
 		keyCreds := aws.Credentials{AccessKeyID: k.AccessKeyID, SecretAccessKey: k.SecretAccessKey}
-		agent := env.STS(func(o *sts.Options) { o.Credentials = aws.NewCredentialsCache(staticProvider(keyCreds)) })
+		agent := env.STS(func(o *sts.Options) { o.Credentials = servertest.StaticCredentials(k.AccessKeyID, k.SecretAccessKey) })
 		mintAs := func(c *sts.Client, aud string) error {
 			_, err := mint(ctx, c, "ES384", 300, aud)
 			return err
@@ -146,16 +133,10 @@ func TestRuntimeExecutionKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		agent2 := env.STS(func(o *sts.Options) {
-			o.Credentials = staticProvider(aws.Credentials{AccessKeyID: k2.AccessKeyID, SecretAccessKey: k2.SecretAccessKey})
+			o.Credentials = servertest.StaticCredentials(k2.AccessKeyID, k2.SecretAccessKey)
 		})
 		if err := mintAs(agent2, other); errCode(err) != "InvalidClientTokenId" {
 			t.Fatalf("key of a deleted runtime: got %v, want InvalidClientTokenId", err)
 		}
 	})
-}
-
-type staticProvider aws.Credentials
-
-func (p staticProvider) Retrieve(context.Context) (aws.Credentials, error) {
-	return aws.Credentials(p), nil
 }

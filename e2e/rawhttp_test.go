@@ -28,6 +28,13 @@ func signedRequest(t *testing.T, env *servertest.Env, method, path, contentType 
 // signedServiceRequest is signedRequest for another signing name (sts).
 func signedServiceRequest(t *testing.T, env *servertest.Env, service, method, path, contentType string, body []byte, at time.Time) *http.Request {
 	t.Helper()
+	creds := aws.Credentials{AccessKeyID: env.AccessKey, SecretAccessKey: env.SecretKey}
+	return signedRequestAs(t, env, creds, service, method, path, contentType, body, at)
+}
+
+// signedRequestAs is signedServiceRequest signed with other credentials.
+func signedRequestAs(t *testing.T, env *servertest.Env, creds aws.Credentials, service, method, path, contentType string, body []byte, at time.Time) *http.Request {
+	t.Helper()
 	req, err := http.NewRequest(method, env.URL+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +43,6 @@ func signedServiceRequest(t *testing.T, env *servertest.Env, service, method, pa
 		req.Header.Set("Content-Type", contentType)
 	}
 	sum := sha256.Sum256(body)
-	creds := aws.Credentials{AccessKeyID: env.AccessKey, SecretAccessKey: env.SecretKey}
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), service, env.Region, at); err != nil {
 		t.Fatal(err)
 	}

@@ -542,13 +542,12 @@ func (s *Service) ExecutionCredentials(ctx context.Context, account, ref string)
 			return err
 		}
 		_, err = tx.Update(ctx, Kind, account, rt.ID, func(r store.Record) (store.Record, error) {
-			var d doc
-			if err := json.Unmarshal(r.Data, &d); err != nil {
-				return r, fmt.Errorf("decode agent runtime: %w", err)
+			cur, err := s.fromRecord(r)
+			if err != nil {
+				return r, err
 			}
-			old, d.Runtime.ExecKeyID = d.Runtime.ExecKeyID, key.AccessKeyID
-			data, err := json.Marshal(d)
-			r.Data = data
+			old, cur.ExecKeyID = cur.ExecKeyID, key.AccessKeyID
+			r.Data, err = encode(cur)
 			return r, err
 		})
 		if err != nil {

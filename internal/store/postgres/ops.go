@@ -96,6 +96,16 @@ func (o ops) get(ctx context.Context, kind, account, key, suffix string) (store.
 	return r, err
 }
 
+// replaceExpired completes an INSERT into records whose parameter $5 is
+// now: a row already at the address is overwritten only if it has expired.
+const replaceExpired = `ON CONFLICT (kind, account, key) DO UPDATE SET
+	data = EXCLUDED.data,
+	version = 1,
+	created_at = EXCLUDED.created_at,
+	updated_at = EXCLUDED.updated_at,
+	expires_at = EXCLUDED.expires_at
+WHERE records.expires_at <= $5`
+
 // Create implements store.Tx. The upsert overwrites only an expired row,
 // so a live row yields no RETURNING row rather than a unique violation,
 // which would abort an enclosing transaction.
@@ -124,13 +134,7 @@ func (o ops) Create(ctx context.Context, rec store.Record, opts store.CreateOpti
 		}
 		row := o.q.QueryRow(ctx, `
 			INSERT INTO records (`+columns+`) VALUES ($1, $2, $3, $4, 1, $5, $5, $6)
-			ON CONFLICT (kind, account, key) DO UPDATE SET
-				data = EXCLUDED.data,
-				version = 1,
-				created_at = EXCLUDED.created_at,
-				updated_at = EXCLUDED.updated_at,
-				expires_at = EXCLUDED.expires_at
-			WHERE records.expires_at <= $5
+			`+replaceExpired+`
 			RETURNING `+columns,
 			rec.Kind, rec.Account, rec.Key, dataArg(rec.Data), now, expiresArg(rec.ExpiresAt))
 		var err error
@@ -175,13 +179,7 @@ func (o ops) CreateMany(ctx context.Context, recs []store.Record) error {
 			INSERT INTO records (`+columns+`)
 			SELECT k, a, y, d, 1, $5, $5, e
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $6::timestamptz[]) AS t(k, a, y, d, e)
-			ON CONFLICT (kind, account, key) DO UPDATE SET
-				data = EXCLUDED.data,
-				version = 1,
-				created_at = EXCLUDED.created_at,
-				updated_at = EXCLUDED.updated_at,
-				expires_at = EXCLUDED.expires_at
-			WHERE records.expires_at <= $5`,
+			`+replaceExpired,
 			kinds, accounts, keys, data, o.now(), expires)
 		if err != nil {
 			return err
