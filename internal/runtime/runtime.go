@@ -35,10 +35,11 @@ import (
 	"github.com/agentcore-identity/agentcore/internal/workload"
 )
 
-// Store kinds: runtimes by id, and a name index that keeps names unique.
+// Store kinds: runtimes by id, and a name index that keeps names unique
+// (and resolves invocations by name).
 const (
 	Kind     = "agent-runtime"
-	nameKind = "agent-runtime-name"
+	NameKind = "agent-runtime-name"
 )
 
 // Statuses (wire values of AgentRuntimeStatus).
@@ -225,7 +226,7 @@ func (s *Service) Create(ctx context.Context, account string, sp Spec) (Runtime,
 	if err := s.validate(&sp); err != nil {
 		return Runtime{}, err
 	}
-	if _, err := s.cfg.Store.Get(ctx, nameKind, account, sp.Name); err == nil {
+	if _, err := s.cfg.Store.Get(ctx, NameKind, account, sp.Name); err == nil {
 		return Runtime{}, awserr.Conflict("An agent runtime named %q already exists.", sp.Name)
 	}
 	id := sp.Name + "-" + randomSuffix(10)
@@ -240,7 +241,7 @@ func (s *Service) Create(ctx context.Context, account string, sp Spec) (Runtime,
 	}
 	var rec store.Record
 	err = s.cfg.Store.InTx(ctx, func(tx store.Tx) error {
-		if _, err := tx.Create(ctx, store.Record{Kind: nameKind, Account: account, Key: sp.Name, Data: []byte(`"` + id + `"`)}, store.CreateOptions{}); err != nil {
+		if _, err := tx.Create(ctx, store.Record{Kind: NameKind, Account: account, Key: sp.Name, Data: []byte(`"` + id + `"`)}, store.CreateOptions{}); err != nil {
 			return err
 		}
 		rec, err = tx.Create(ctx, store.Record{Kind: Kind, Account: account, Key: id, Data: data}, store.CreateOptions{})
@@ -297,7 +298,7 @@ func (s *Service) Resolve(ctx context.Context, account, ref string) (Runtime, er
 		}
 		id = rid
 	} else if !IDRE.MatchString(ref) {
-		rec, err := s.cfg.Store.Get(ctx, nameKind, account, ref)
+		rec, err := s.cfg.Store.Get(ctx, NameKind, account, ref)
 		if err != nil {
 			return Runtime{}, notFound(ref, err)
 		}
@@ -393,7 +394,7 @@ func (s *Service) Delete(ctx context.Context, account, ref string) (Runtime, err
 		if err := tx.Delete(ctx, Kind, account, rt.ID); err != nil {
 			return err
 		}
-		if err := tx.Delete(ctx, nameKind, account, rt.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := tx.Delete(ctx, NameKind, account, rt.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		if rt.ExecKeyID != "" {

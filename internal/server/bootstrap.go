@@ -153,7 +153,10 @@ func WriteEndpointFile(dataDir string, ep Endpoint) error {
 }
 
 // OpenStore opens the store a configuration names (for admin commands that
-// work on the database directly, such as audit verification).
+// work on the database directly, such as audit verification). It has no
+// read cache; on PostgreSQL its writes of CachedKinds are announced to the
+// running replicas like their own. On SQLite a running server sees such
+// writes only when its cache entries expire (readcache.DefaultTTL).
 func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	return openStore(ctx, cfg, time.Now)
 }
@@ -175,7 +178,7 @@ func AccountID(ctx context.Context, st store.Store) (string, error) {
 func openStore(ctx context.Context, cfg config.Config, now func() time.Time) (store.Store, error) {
 	switch cfg.Store {
 	case config.StorePostgres:
-		st, err := postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseURL, Now: now})
+		st, err := postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseURL, Now: now, Announce: CachedKinds()})
 		if err != nil {
 			return nil, fmt.Errorf("open postgres store: %w", err)
 		}

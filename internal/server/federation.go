@@ -61,7 +61,11 @@ func newWebIdentitySigner(d deps) (*signer.Service, error) {
 // RotateWebIdentityKeys rotates the STS web identity signing keys of
 // account now. It needs only the store and the key-encryption key, so an
 // admin command (or a test) can run it beside live servers: they notice the
-// new record version on their next signature. now nil means time.Now.
+// new record version on their next signature once their read caches let
+// go of the old one — at once through the server's own store, on the
+// change notification on PostgreSQL (a store from OpenStore announces
+// it), and within readcache.DefaultTTL for another process on SQLite.
+// now nil means time.Now.
 func RotateWebIdentityKeys(ctx context.Context, st store.Store, kek seal.KEKProvider, account string, now func() time.Time) error {
 	s, err := signer.New(signer.Options{Store: st, Sealer: seal.New(kek), Now: now, Set: WebIdentityKeySet})
 	if err != nil {

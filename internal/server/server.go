@@ -27,6 +27,7 @@ import (
 	"github.com/agentcore-identity/agentcore/internal/seal"
 	"github.com/agentcore-identity/agentcore/internal/sigv4"
 	"github.com/agentcore-identity/agentcore/internal/store"
+	"github.com/agentcore-identity/agentcore/internal/store/readcache"
 	"github.com/agentcore-identity/agentcore/internal/tagging"
 	"github.com/agentcore-identity/agentcore/internal/tokenvault"
 	"github.com/agentcore-identity/agentcore/internal/workload"
@@ -38,8 +39,15 @@ type Options struct {
 	Config config.Config
 	Logger *slog.Logger
 	// Store, when set, is used instead of opening one from Config; the
-	// server does not close it.
+	// server does not close it. A store the server opens itself is put
+	// behind a read cache (see CachedKinds); a given one only with
+	// CacheReads.
 	Store store.Store
+	// CacheReads puts the given Store behind the read cache too. Only
+	// safe if nothing else writes the cached kinds of its database, or
+	// if Store is a PostgreSQL store opened with Announce: CachedKinds(),
+	// whose change feed the server then follows, as replicas do.
+	CacheReads bool
 	// KEK, when set, is used instead of the key file.
 	KEK seal.KEKProvider
 	// Now is the clock; nil means time.Now.
@@ -62,6 +70,8 @@ type Server struct {
 	log       *slog.Logger
 	store     store.Store
 	ownsStore bool
+	// cache is the read cache in front of the store, if any.
+	cache     *readcache.Store
 	now       func() time.Time
 	publicURL string
 
@@ -128,8 +138,20 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}
 		s.store, s.ownsStore = st, true
 	}
+	if s.ownsStore || opts.CacheReads {
+		// The feed is the backend's own (PostgreSQL): a wrapper in front
+		// of it (tests) hides it, and then local invalidation is all.
+		feed, _ := s.store.(store.ChangeFeed)
+		s.cacheReads(feed)
+	}
 
 	s.metrics = metrics.New()
+	if s.cache != nil {
+		if err := registerCacheMetrics(s.metrics, s.cache); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	s.limiter = s.newLimiter(opts.Limiter)
 
 	var sinks []audit.Sink

@@ -59,8 +59,11 @@ type Options struct {
 
 // Env is a running test server.
 type Env struct {
-	URL       string
-	Server    *server.Server
+	URL    string
+	Server *server.Server
+	// Store is the server's store, behind its read cache: write through
+	// it (not through another handle on the database) so that the server
+	// sees the change at once.
 	Store     store.Store
 	AccountID string
 	Region    string
@@ -150,7 +153,10 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 	hs := httptest.NewUnstartedServer(nil)
 	publicURL := "http://" + hs.Listener.Addr().String()
-	srv, err := server.New(ctx, server.Options{Config: cfg, Logger: log, Store: st, KEK: kek, PublicURL: publicURL, Now: opts.Now,
+	// CacheReads: the server caches as `agentcore server` does, so every
+	// test runs through the read cache. That is exact here because all
+	// writes go through the server's store, Env.Store included.
+	srv, err := server.New(ctx, server.Options{Config: cfg, Logger: log, Store: st, CacheReads: true, KEK: kek, PublicURL: publicURL, Now: opts.Now,
 		TracerProvider: opts.TracerProvider})
 	if err != nil {
 		t.Fatalf("start server: %v", err)
@@ -162,7 +168,7 @@ func Start(t testing.TB, opts Options) *Env {
 		t.Fatal("fresh store did not bootstrap an admin key")
 	}
 	return &Env{
-		URL: publicURL, Server: srv, Store: st, AccountID: srv.Info.AccountID, Region: cfg.Region,
+		URL: publicURL, Server: srv, Store: srv.Store(), AccountID: srv.Info.AccountID, Region: cfg.Region,
 		AccessKey: srv.Info.AdminKey.AccessKeyID, SecretKey: srv.Info.AdminKey.SecretAccessKey, Logs: logs,
 		KEK: kek, tracked: tracked, now: now,
 	}

@@ -138,3 +138,32 @@ type Store interface {
 	// Close releases the backend.
 	Close() error
 }
+
+// ChangeFeed is implemented by backends that several processes share (the
+// replicas of a cluster on PostgreSQL): it tells each handle about the
+// writes committed through every handle, so that a handle that caches
+// records (readcache) can drop the ones another replica changed. Only the
+// kinds a backend was told to announce are reported.
+type ChangeFeed interface {
+	// Watch reports changes to w until ctx ends, then returns ctx's
+	// error. It calls w.Listening each time it starts listening, first
+	// and after every reconnection: only changes committed from then on
+	// are reported. It calls w.Interrupted when it stops listening (the
+	// connection dropped, or connecting failed), and keeps reconnecting
+	// with backoff until ctx ends. Calls to w come from one goroutine.
+	Watch(ctx context.Context, w Watcher) error
+}
+
+// Watcher receives the events of a ChangeFeed.
+type Watcher interface {
+	// Listening: changes committed from now on will be reported; any
+	// committed earlier (in particular while interrupted) were not.
+	Listening()
+	// Interrupted: the feed stopped listening, with the cause. Changes
+	// committed until the next Listening are not reported.
+	Interrupted(err error)
+	// Changed: a write to the record at (kind, account, key) committed.
+	// All three empty means a write the feed could not name: any record
+	// may have changed.
+	Changed(kind, account, key string)
+}

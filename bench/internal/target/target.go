@@ -94,7 +94,7 @@ func StartLocal(ctx context.Context, l Local) (_ *Env, err error) {
 		}
 		e.closers = append(e.closers, drop)
 		open = func(ctx context.Context) (store.Store, error) {
-			return postgres.Open(ctx, postgres.Options{URL: dbURL})
+			return postgres.Open(ctx, postgres.Options{URL: dbURL, Announce: server.CachedKinds()})
 		}
 		e.Backend = "postgres (fresh database " + redact(dbURL) + ")"
 	}
@@ -108,7 +108,12 @@ func StartLocal(ctx context.Context, l Local) (_ *Env, err error) {
 			return nil, fmt.Errorf("open store: %w", err)
 		}
 		e.closers = append(e.closers, func() { _ = st.Close() })
-		if err := e.startReplica(ctx, dir, st, log); err != nil {
+		// Replicas cache reads as `agentcore server` does, where that is
+		// exact: on PostgreSQL (the change feed tells each replica about
+		// the others' writes), or with one replica. Several in-process
+		// handles on one SQLite file would not hear of each other's writes.
+		cache := l.Backend == config.StorePostgres || l.Replicas <= 1
+		if err := e.startReplica(ctx, dir, st, cache, log); err != nil {
 			return nil, fmt.Errorf("replica %d: %w", i+1, err)
 		}
 		if i == 0 {
@@ -118,7 +123,7 @@ func StartLocal(ctx context.Context, l Local) (_ *Env, err error) {
 	return e, nil
 }
 
-func (e *Env) startReplica(ctx context.Context, dir string, st store.Store, log *slog.Logger) error {
+func (e *Env) startReplica(ctx context.Context, dir string, st store.Store, cache bool, log *slog.Logger) error {
 	cfg := config.Default()
 	cfg.DataDir = dir
 	// Measure the server, not the per-account token rate limit.
@@ -130,7 +135,7 @@ func (e *Env) startReplica(ctx context.Context, dir string, st store.Store, log 
 		return err
 	}
 	publicURL := "http://" + ln.Addr().String()
-	srv, err := server.New(ctx, server.Options{Config: cfg, Logger: log, Store: st, KEK: e.KEK, PublicURL: publicURL})
+	srv, err := server.New(ctx, server.Options{Config: cfg, Logger: log, Store: st, CacheReads: cache, KEK: e.KEK, PublicURL: publicURL})
 	if err != nil {
 		_ = ln.Close()
 		return err

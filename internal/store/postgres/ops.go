@@ -29,6 +29,8 @@ type ops struct {
 	now   func() time.Time
 	inTx  bool
 	store *Store
+	// announce is the set of kinds whose writes notify (Options.Announce).
+	announce map[string]bool
 }
 
 var _ store.Tx = ops{}
@@ -142,10 +144,13 @@ func (o ops) Create(ctx context.Context, rec store.Record, opts store.CreateOpti
 		if errors.Is(err, pgx.ErrNoRows) {
 			return store.ErrConflict
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return o.announceWrite(ctx, rec.Kind, rec.Account, rec.Key)
 	}
 	var err error
-	if opts.MaxCount > 0 {
+	if opts.MaxCount > 0 || o.announce[rec.Kind] {
 		err = o.atomic(ctx, insert)
 	} else {
 		err = insert(o) // one statement: atomic on its own
@@ -187,7 +192,13 @@ func (o ops) CreateMany(ctx context.Context, recs []store.Record) error {
 		if n := tag.RowsAffected(); n != int64(len(recs)) {
 			return fmt.Errorf("%d of %d records created: %w", n, len(recs), store.ErrConflict)
 		}
-		return nil
+		var payloads []string
+		for _, r := range recs {
+			if o.announce[r.Kind] {
+				payloads = append(payloads, changePayload(r.Kind, r.Account, r.Key))
+			}
+		}
+		return o.notify(ctx, payloads)
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: create %d records: %w", len(recs), translate(err))
@@ -228,8 +239,10 @@ func (o ops) Update(ctx context.Context, kind, account, key string, fn store.Upd
 			WHERE kind = $1 AND account = $2 AND key = $3
 			RETURNING `+columns,
 			kind, account, key, dataArg(next.Data), expiresArg(next.ExpiresAt), o.now())
-		out, err = scanRecord(row)
-		return err
+		if out, err = scanRecord(row); err != nil {
+			return err
+		}
+		return o.announceWrite(ctx, kind, account, key)
 	})
 	if fnErr != nil {
 		return store.Record{}, fnErr // the contract: fn's error comes back unchanged
@@ -242,14 +255,26 @@ func (o ops) Update(ctx context.Context, kind, account, key string, fn store.Upd
 
 // Delete implements store.Tx.
 func (o ops) Delete(ctx context.Context, kind, account, key string) error {
-	tag, err := o.q.Exec(ctx, `DELETE FROM records
-		WHERE kind = $1 AND account = $2 AND key = $3 AND (expires_at IS NULL OR expires_at > $4)`,
-		kind, account, key, o.now())
+	del := func(o ops) error {
+		tag, err := o.q.Exec(ctx, `DELETE FROM records
+			WHERE kind = $1 AND account = $2 AND key = $3 AND (expires_at IS NULL OR expires_at > $4)`,
+			kind, account, key, o.now())
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return store.ErrNotFound
+		}
+		return o.announceWrite(ctx, kind, account, key)
+	}
+	var err error
+	if o.announce[kind] {
+		err = o.atomic(ctx, del)
+	} else {
+		err = del(o) // one statement: atomic on its own
+	}
 	if err != nil {
 		return fmt.Errorf("postgres: delete %s %q: %w", kind, key, err)
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("postgres: delete %s %q: %w", kind, key, store.ErrNotFound)
 	}
 	return nil
 }
@@ -313,4 +338,31 @@ func (o ops) count(ctx context.Context, kind, account string, now time.Time) (in
 		WHERE kind = $1 AND account = $2 AND (expires_at IS NULL OR expires_at > $3)`,
 		kind, account, now).Scan(&n)
 	return int(n), err
+}
+
+// announceWrite notifies the watchers of a write if its kind is announced.
+// o must be in a transaction (callers use atomic for announced kinds), so
+// that the notification is delivered when, and only if, the write commits.
+func (o ops) announceWrite(ctx context.Context, kind, account, key string) error {
+	if !o.announce[kind] {
+		return nil
+	}
+	return o.notify(ctx, []string{changePayload(kind, account, key)})
+}
+
+// notify queues one notification per payload on the change channel, in
+// one statement.
+func (o ops) notify(ctx context.Context, payloads []string) error {
+	if len(payloads) == 0 {
+		return nil
+	}
+	if !o.inTx {
+		// Outside a transaction the notification could be sent before,
+		// or without, the write it announces.
+		return errors.New("postgres: announcing a change outside a transaction")
+	}
+	if _, err := o.q.Exec(ctx, `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS t(p)`, changeChannel, payloads); err != nil {
+		return fmt.Errorf("announce change: %w", err)
+	}
+	return nil
 }

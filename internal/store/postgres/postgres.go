@@ -7,6 +7,10 @@
 // account), and migrations run under a global advisory lock so replicas
 // starting together apply each one exactly once. Transactions run at READ
 // COMMITTED and are retried on serialization failures and deadlocks.
+//
+// Replicas that cache reads learn about each other's writes from the
+// database too: writes of the kinds in Options.Announce send a NOTIFY in
+// their transaction, delivered on commit to every handle's Watch.
 package postgres
 
 import (
@@ -51,15 +55,30 @@ type Options struct {
 	Now func() time.Time
 	// MaxConns caps the pool; 0 keeps pgxpool's default.
 	MaxConns int32
+	// Announce lists the kinds whose writes are announced to every
+	// handle's Watch (every replica's read cache): each successful
+	// Create, CreateMany, Update and Delete of such a kind also issues a
+	// pg_notify in its transaction, so the announcement is delivered
+	// exactly when the write commits. A direct write of an announced
+	// kind therefore runs in a transaction of its own.
+	Announce []string
 }
 
 // Store is a store.Store on PostgreSQL. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
+	// announce holds Options.Announce; read-only after Open.
+	announce map[string]bool
+	// listenConfig configures Watch's dedicated connection: the pool's
+	// connection settings, outside the pool's budget.
+	listenConfig *pgx.ConnConfig
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store      = (*Store)(nil)
+	_ store.ChangeFeed = (*Store)(nil)
+)
 
 // Open connects and applies pending migrations.
 func Open(ctx context.Context, opts Options) (*Store, error) {
@@ -77,7 +96,13 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: create pool: %w", err)
 	}
-	s := &Store{pool: pool, now: opts.Now}
+	s := &Store{pool: pool, now: opts.Now, listenConfig: cfg.ConnConfig.Copy()}
+	if len(opts.Announce) > 0 {
+		s.announce = make(map[string]bool, len(opts.Announce))
+		for _, k := range opts.Announce {
+			s.announce[k] = true
+		}
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -173,7 +198,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(ops) error) error {
 			panic(p)
 		}
 	}()
-	if err := fn(ops{q: tx, now: s.now, inTx: true}); err != nil {
+	if err := fn(ops{q: tx, now: s.now, inTx: true, announce: s.announce}); err != nil {
 		// A failed rollback makes pgx close the connection, which aborts
 		// the transaction server-side; fn's error is what matters.
 		_ = tx.Rollback(ctx)
@@ -187,7 +212,7 @@ func (s *Store) tryTx(ctx context.Context, fn func(ops) error) error {
 
 // direct runs single statements on the pool; ops that need more than one
 // statement to be atomic open their own transaction via s.
-func (s *Store) direct() ops { return ops{q: s.pool, now: s.now, store: s} }
+func (s *Store) direct() ops { return ops{q: s.pool, now: s.now, store: s, announce: s.announce} }
 
 // Get implements store.Tx.
 func (s *Store) Get(ctx context.Context, kind, account, key string) (store.Record, error) {

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"sync"
 	"testing"
@@ -242,5 +243,125 @@ func TestOpenErrors(t *testing.T) {
 	defer cancel()
 	if _, err := postgres.Open(cctx, postgres.Options{URL: "postgres://nobody@127.0.0.1:1/x?sslmode=disable&connect_timeout=5"}); err == nil {
 		t.Error("Open against a closed port succeeded")
+	}
+}
+
+// recorder is a store.Watcher that queues what it is told.
+type recorder struct {
+	events chan string
+}
+
+func (r *recorder) Listening()          { r.events <- "listening" }
+func (r *recorder) Interrupted(e error) { r.events <- "interrupted" }
+func (r *recorder) Changed(kind, account, key string) {
+	r.events <- "changed " + kind + "/" + account + "/" + key
+}
+
+func (r *recorder) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case e := <-r.events:
+		return e
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event from Watch within 5s")
+		return ""
+	}
+}
+
+// TestWatch checks what is announced: committed writes of announced
+// kinds on every path, nothing for other kinds or rolled-back
+// transactions, and an unnamed change for an address the payload cannot
+// carry.
+func TestWatch(t *testing.T) {
+	requirePostgres(t)
+	url := pgtest.NewDatabase(t)
+	s, err := postgres.Open(t.Context(), postgres.Options{URL: url, Announce: []string{"loud"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	other := openAt(t, url, nil) // announces nothing itself, but hears s
+
+	ctx, cancel := context.WithCancel(t.Context())
+	rec := &recorder{events: make(chan string, 100)}
+	done := make(chan error, 1)
+	go func() { done <- other.Watch(ctx, rec) }()
+	if e := rec.next(t); e != "listening" {
+		t.Fatalf("first event %q, want listening", e)
+	}
+
+	loud := func(key string) store.Record {
+		return store.Record{Kind: "loud", Account: "acct", Key: key, Data: []byte("x")}
+	}
+	if _, err := s.Create(ctx, store.Record{Kind: "quiet", Account: "acct", Key: "q"}, store.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	noop := func(r store.Record) (store.Record, error) { return r, nil }
+	errBoom := errors.New("boom")
+	steps := []struct {
+		name string
+		do   func() error
+		want []string
+	}{
+		{"create", func() error { _, err := s.Create(ctx, loud("a"), store.CreateOptions{}); return err }, []string{"changed loud/acct/a"}},
+		{"create with limit", func() error { _, err := s.Create(ctx, loud("b"), store.CreateOptions{MaxCount: 5}); return err }, []string{"changed loud/acct/b"}},
+		{"create many", func() error {
+			return s.CreateMany(ctx, []store.Record{loud("c"), {Kind: "quiet", Account: "acct", Key: "q2"}, loud("d")})
+		}, []string{"changed loud/acct/c", "changed loud/acct/d"}},
+		{"update", func() error { _, err := s.Update(ctx, "loud", "acct", "a", noop); return err }, []string{"changed loud/acct/a"}},
+		{"delete", func() error { return s.Delete(ctx, "loud", "acct", "b") }, []string{"changed loud/acct/b"}},
+		{"transaction", func() error {
+			return s.InTx(ctx, func(tx store.Tx) error {
+				if _, err := tx.Update(ctx, "quiet", "acct", "q", noop); err != nil {
+					return err
+				}
+				if _, err := tx.Create(ctx, loud("e"), store.CreateOptions{}); err != nil {
+					return err
+				}
+				return tx.Delete(ctx, "loud", "acct", "c")
+			})
+		}, []string{"changed loud/acct/e", "changed loud/acct/c"}},
+		{"unnamed", func() error { _, err := s.Create(ctx, loud("odd\x1fkey"), store.CreateOptions{}); return err }, []string{"changed //"}},
+	}
+	for _, st := range steps {
+		// A rolled-back transaction and writes of other kinds come first:
+		// were they announced, their events would precede the step's.
+		if err := s.InTx(ctx, func(tx store.Tx) error {
+			if _, err := tx.Create(ctx, loud("never"), store.CreateOptions{}); err != nil {
+				return err
+			}
+			return errBoom
+		}); !errors.Is(err, errBoom) {
+			t.Fatal(err)
+		}
+		if _, err := s.Update(ctx, "quiet", "acct", "q", noop); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		for _, want := range st.want {
+			if got := rec.next(t); got != want {
+				t.Fatalf("%s: event %q, want %q", st.name, got, want)
+			}
+		}
+	}
+	// Failed writes announce nothing: the next event is the marker's.
+	if _, err := s.Create(ctx, loud("a"), store.CreateOptions{}); !errors.Is(err, store.ErrConflict) {
+		t.Fatal(err)
+	}
+	if err := s.Delete(ctx, "loud", "acct", "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	if _, err := s.Create(ctx, loud("marker"), store.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.next(t); got != "changed loud/acct/marker" {
+		t.Fatalf("after failed writes: event %q, want the marker", got)
+	}
+
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Watch = %v, want context.Canceled", err)
 	}
 }
