@@ -7,13 +7,16 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,7 +95,8 @@ func NewTrail(st store.Store, now func() time.Time, sinks ...Sink) *Trail {
 // genesis is the PrevHash of an account's first record.
 const genesis = "0000000000000000000000000000000000000000000000000000000000000000"
 
-// digest is the chained hash of e (with Hash empty).
+// digest is the chained hash of e: the SHA-256 of PrevHash followed by the
+// JSON of e with Hash empty. Stored chains depend on this exact definition.
 func digest(e Event) (string, error) {
 	e.Hash = ""
 	b, err := json.Marshal(e)
@@ -103,7 +107,46 @@ func digest(e Event) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-func seqKey(seq int64) string { return fmt.Sprintf("%020d", seq) }
+// link sets e.Hash to digest(*e) and returns the JSON to store, which is
+// json.Marshal of the linked event. It marshals e once, not once for the
+// digest and again for the record: Hash is the last member, so the stored
+// JSON is the digested JSON with the hash written into its empty "hash":"".
+// TestLinkMatchesMarshal keeps the two in step.
+func link(e *Event) ([]byte, error) {
+	e.Hash = ""
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasSuffix(b, []byte(`,"hash":""}`)) {
+		return nil, errors.New("audit: event JSON does not end with its hash")
+	}
+	// One buffer holds PrevHash||JSON for the digest and then, after the
+	// prefix, the stored JSON: the hash needs 64 more bytes.
+	buf := make([]byte, 0, len(e.PrevHash)+len(b)+sha256.Size*2)
+	buf = append(buf, e.PrevHash...)
+	buf = append(buf, b...)
+	sum := sha256.Sum256(buf)
+	e.Hash = hex.EncodeToString(sum[:])
+	buf = append(buf[:len(buf)-len(`"}`)], e.Hash...)
+	buf = append(buf, `"}`...)
+	return buf[len(e.PrevHash):], nil
+}
+
+// seqKey is the store key of record seq: seq zero-padded to 20 digits
+// (fmt's %020d, which fits every int64 ≥ 0), so keys sort in chain order.
+// It runs for every record appended, hence no fmt.
+func seqKey(seq int64) string {
+	if seq < 0 {
+		return fmt.Sprintf("%020d", seq) // never a stored record
+	}
+	var b [20]byte
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + seq%10)
+		seq /= 10
+	}
+	return string(b[:])
+}
 
 // Append adds e to its account's chain and returns it once it is stored.
 // Concurrent appends are committed together (group commit): one
@@ -129,11 +172,16 @@ func (t *Trail) Append(ctx context.Context, e Event) (Event, error) {
 		t.committing = true
 	}
 	t.mu.Unlock()
-	if leader {
+	if leader && t.commitNext() {
 		// The first caller commits the batch holding its own event; the
-		// others wait for it. Later batches are handed on (commitLoop), so
-		// no caller's latency grows with the load behind it.
-		t.commitLoop()
+		// others wait for it. Later batches are handed on to one goroutine
+		// that commits them back to back until the queue is empty, so no
+		// caller's latency grows with the load behind it, and a sustained
+		// load costs no goroutine (and no regrown stack) per batch.
+		go func() {
+			for t.commitNext() {
+			}
+		}()
 	}
 	select {
 	case <-req.done:
@@ -160,7 +208,10 @@ type appendReq struct {
 // maxBatch bounds one group commit.
 const maxBatch = 256
 
-func (t *Trail) commitLoop() {
+// commitNext commits the oldest queued batch and reports whether events
+// queued meanwhile wait for the next one; if not, it ends the commit run.
+// Only the one goroutine that holds the run (committing) calls it.
+func (t *Trail) commitNext() (more bool) {
 	t.mu.Lock()
 	n := min(len(t.queue), maxBatch)
 	batch := t.queue[:n:n]
@@ -177,11 +228,9 @@ func (t *Trail) commitLoop() {
 	defer t.mu.Unlock()
 	if len(t.queue) == 0 {
 		t.committing = false
-		return
+		return false
 	}
-	// Events queued while this batch committed form the next batch; a
-	// fresh goroutine commits it so that this caller returns now.
-	go t.commitLoop()
+	return true
 }
 
 // commit stores a batch in one transaction. It runs on behalf of several
@@ -190,61 +239,70 @@ func (t *Trail) commitLoop() {
 func (t *Trail) commit(batch []*appendReq) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), 30*time.Second)
 	defer cancel()
-	byAccount := map[string][]*appendReq{}
-	var order []string
-	for _, r := range batch {
-		if _, ok := byAccount[r.event.Account]; !ok {
-			order = append(order, r.event.Account)
-		}
-		byAccount[r.event.Account] = append(byAccount[r.event.Account], r)
-	}
-	return t.store.InTx(ctx, func(tx store.Tx) error {
-		for _, acct := range order {
-			reqs := byAccount[acct]
-			var events []Event
-			_, err := tx.Update(ctx, KindHead, acct, headKey, func(cur store.Record) (store.Record, error) {
-				var h head
-				if err := json.Unmarshal(cur.Data, &h); err != nil {
-					return cur, fmt.Errorf("decode chain head: %w", err)
-				}
-				events = events[:0] // InTx may re-run this function
-				for _, r := range reqs {
-					e := r.event
-					e.Seq, e.PrevHash = h.Seq+1, h.Hash
-					var err error
-					if e.Hash, err = digest(e); err != nil {
-						return cur, err
-					}
-					h = head{Seq: e.Seq, Hash: e.Hash}
-					events = append(events, e)
-				}
-				var err error
-				cur.Data, err = json.Marshal(h)
-				return cur, err
-			})
-			if err != nil {
+	// Each account's events become one run, in arrival order, and the runs
+	// go in account order: replicas whose batches share accounts then take
+	// the heads' row locks in the same order, so they queue rather than
+	// deadlock. A batch usually holds one account; this sort costs no
+	// allocation, unlike grouping through a map.
+	slices.SortStableFunc(batch, func(a, b *appendReq) int {
+		return strings.Compare(a.event.Account, b.event.Account)
+	})
+	linked := make([]Event, len(batch))
+	recs := make([]store.Record, len(batch))
+	err := t.store.InTx(ctx, func(tx store.Tx) error {
+		for i := 0; i < len(batch); {
+			j := i + 1
+			for j < len(batch) && batch[j].event.Account == batch[i].event.Account {
+				j++
+			}
+			if err := extend(ctx, tx, batch[i:j], linked[i:j], recs[i:j]); err != nil {
 				return err
 			}
-			// One CreateMany: on PostgreSQL the head's row lock, which every
-			// replica's appends queue on, is then held for a fixed number
-			// of round trips whatever the batch size.
-			recs := make([]store.Record, len(events))
-			for i, e := range events {
-				data, err := json.Marshal(e)
-				if err != nil {
-					return err
-				}
-				recs[i] = store.Record{Kind: KindEvent, Account: acct, Key: seqKey(e.Seq), Data: data}
-			}
-			if err := tx.CreateMany(ctx, recs); err != nil {
-				return err
-			}
-			for i, e := range events {
-				reqs[i].event = e
-			}
+			i = j
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for i, r := range batch {
+		r.event = linked[i]
+	}
+	return nil
+}
+
+// extend appends reqs, all of one account, to that account's chain in tx.
+// It fills linked and recs (as long as reqs) with the linked events and
+// their records; a re-run overwrites them.
+func extend(ctx context.Context, tx store.Tx, reqs []*appendReq, linked []Event, recs []store.Record) error {
+	acct := reqs[0].event.Account
+	_, err := tx.Update(ctx, KindHead, acct, headKey, func(cur store.Record) (store.Record, error) {
+		var h head
+		if err := json.Unmarshal(cur.Data, &h); err != nil {
+			return cur, fmt.Errorf("decode chain head: %w", err)
+		}
+		for i, r := range reqs {
+			e := r.event
+			e.Seq, e.PrevHash = h.Seq+1, h.Hash
+			data, err := link(&e)
+			if err != nil {
+				return cur, err
+			}
+			h = head{Seq: e.Seq, Hash: e.Hash}
+			linked[i] = e
+			recs[i] = store.Record{Kind: KindEvent, Account: acct, Key: seqKey(e.Seq), Data: data}
+		}
+		var err error
+		cur.Data, err = json.Marshal(h)
+		return cur, err
+	})
+	if err != nil {
+		return err
+	}
+	// One CreateMany: on PostgreSQL the head's row lock, which every
+	// replica's appends queue on, is then held for a fixed number of round
+	// trips whatever the batch size.
+	return tx.CreateMany(ctx, recs)
 }
 
 // ensureHead creates an account's chain head on first use; a concurrent

@@ -1,9 +1,12 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -217,5 +220,79 @@ func TestGroupCommitBatchesQueuedAppends(t *testing.T) {
 	rep, err := tr.Verify(ctx, "123456789012")
 	if err != nil || !rep.OK() || rep.Events != 21 {
 		t.Fatalf("verify = %+v, %v", rep, err)
+	}
+}
+
+// TestLinkMatchesMarshal pins link's single-marshal shortcut to its
+// definition: the hash is digest's, and the stored bytes are exactly
+// json.Marshal of the linked event, whatever the fields hold.
+func TestLinkMatchesMarshal(t *testing.T) {
+	at := time.Date(2026, 11, 23, 12, 0, 0, 123456000, time.UTC)
+	full := func(s string) Event {
+		// Every string field set, found by reflection so that a field
+		// added to Event later is covered too.
+		var e Event
+		v := reflect.ValueOf(&e).Elem()
+		for i := range v.NumField() {
+			if f := v.Field(i); f.Kind() == reflect.String {
+				f.SetString(v.Type().Field(i).Name + ":" + s)
+			}
+		}
+		e.Seq, e.Time, e.Hash = 42, at, ""
+		return e
+	}
+	tricky := []string{
+		"",
+		"plain",
+		`quote " and backslash \`,
+		"html <script>&amp;</script>",
+		"controls \x00\x01\b\f\n\r\t\x1f\x7f",
+		"line separators \u2028\u2029",
+		"non-ASCII héllo 世界 🙂",
+		"invalid UTF-8 \xff\xfe\xc3",
+		"ends with a quote\"",
+		`"hash":""}`,
+	}
+	var cases []Event
+	for _, s := range tricky {
+		cases = append(cases, full(s))
+		e := event("GetResourceApiKey", s) // optional fields mostly empty
+		e.Time, e.PrevHash, e.Seq = at, genesis, 1
+		cases = append(cases, e)
+	}
+	cases = append(cases,
+		Event{PrevHash: genesis},
+		Event{Seq: -1, Time: time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC), Account: "a", PrevHash: genesis},
+		Event{Time: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("", 3600)), Account: "a", PrevHash: "prev"},
+	)
+	for i, e := range cases {
+		want, err := digest(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		linked := e
+		linked.Hash = "stale, overwritten"
+		data, err := link(&linked)
+		if err != nil {
+			t.Fatalf("case %d: link: %v", i, err)
+		}
+		if linked.Hash != want {
+			t.Errorf("case %d: link hash %s, digest %s", i, linked.Hash, want)
+		}
+		stored, err := json.Marshal(linked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(data, stored) {
+			t.Errorf("case %d: link stored\n%s\njson.Marshal gives\n%s", i, data, stored)
+		}
+	}
+}
+
+func TestSeqKey(t *testing.T) {
+	for _, seq := range []int64{0, 1, 9, 10, 12345, 1<<31 - 1, 1 << 53, math.MaxInt64, -1, math.MinInt64} {
+		if got, want := seqKey(seq), fmt.Sprintf("%020d", seq); got != want {
+			t.Errorf("seqKey(%d) = %q, want %q", seq, got, want)
+		}
 	}
 }

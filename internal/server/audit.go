@@ -12,6 +12,7 @@ import (
 
 	"github.com/agentcore-identity/agentcore/internal/audit"
 	"github.com/agentcore-identity/agentcore/internal/awserr"
+	"github.com/agentcore-identity/agentcore/internal/awsproto"
 	"github.com/agentcore-identity/agentcore/internal/principal"
 )
 
@@ -83,6 +84,15 @@ func outcome(status int, code string) string {
 // resourceName is the "name" member of a JSON request body, which names
 // the subject of every control-plane change.
 func resourceName(body []byte) string {
+	// Most audited bodies (every credential vend) have no such member;
+	// tell so without decoding them. encoding/json matches a member name
+	// after unescaping it, ignoring case (no letter of "name" has a
+	// non-ASCII case fold), so without a backslash only a literal "name",
+	// in some ASCII case, can be one. TestResourceName and
+	// FuzzResourceName hold this to the decoder.
+	if bytes.IndexByte(body, '\\') < 0 && !hasQuotedName(body) {
+		return ""
+	}
 	var in struct {
 		Name string `json:"name"`
 	}
@@ -90,6 +100,22 @@ func resourceName(body []byte) string {
 		return in.Name
 	}
 	return ""
+}
+
+// hasQuotedName reports whether body holds "name" in any ASCII case.
+func hasQuotedName(body []byte) bool {
+	const quoted = len(`"name"`)
+	for i := bytes.IndexByte(body, '"'); i >= 0 && i+quoted <= len(body); {
+		if body[i+quoted-1] == '"' && bytes.EqualFold(body[i+1:i+quoted-1], []byte("name")) {
+			return true
+		}
+		j := bytes.IndexByte(body[i+1:], '"')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 // auditAppendTimeout bounds an audit append once the request it records
@@ -132,7 +158,7 @@ func (s *Server) serveAudited(w http.ResponseWriter, r *http.Request, body []byt
 		Service: info.service, Operation: info.operation,
 		Outcome: outcome(buf.status, code), ErrorCode: code,
 		Workload: details.Workload, User: details.User, Provider: details.Provider, Resource: resource,
-		RequestID: w.Header().Get("x-amzn-RequestId"), SourceIP: host,
+		RequestID: awsproto.RequestID(ctx), SourceIP: host,
 	})
 	if err != nil {
 		writeErr(w, r, awserr.Internal(err))

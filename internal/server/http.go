@@ -120,7 +120,9 @@ func (s *Server) withRequestLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := uuid.NewString()
-		w.Header().Set("x-amzn-RequestId", id)
+		// x-amzn-RequestId, spelled as Set would canonicalize it: already
+		// canonical, the key costs no allocation.
+		w.Header().Set("X-Amzn-Requestid", id)
 		info := &requestInfo{}
 		ctx := context.WithValue(awsproto.WithRequestID(r.Context(), id), requestInfoKey{}, info)
 		rec := &statusRecorder{ResponseWriter: w}
@@ -136,7 +138,8 @@ func (s *Server) withRequestLog(next http.Handler) http.Handler {
 				s.metrics.ObserveRequest(info.service, info.operation, rec.status, elapsed)
 			}
 			tracing.NameRequest(ctx, info.service, info.operation)
-			s.log.Info("request",
+			// LogAttrs: Info would box each attribute into an interface.
+			s.log.LogAttrs(ctx, slog.LevelInfo, "request",
 				slog.String("request_id", id),
 				slog.String("method", r.Method),
 				slog.String("path", r.URL.EscapedPath()),

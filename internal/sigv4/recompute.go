@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -22,7 +23,7 @@ type recomputed struct {
 // escaping, query canonicalisation and header trimming match the client
 // bit for bit. The copy carries only the headers the client listed in
 // SignedHeaders, because the signer signs every header it is given.
-func recompute(ctx context.Context, r *http.Request, p *parsedRequest, secret, payloadHash string) (recomputed, error) {
+func (v *Verifier) recompute(ctx context.Context, r *http.Request, p *parsedRequest, secret, payloadHash string) (recomputed, error) {
 	rawQuery := r.URL.RawQuery
 	if p.presigned {
 		q := url.Values{}
@@ -68,15 +69,8 @@ func recompute(ctx context.Context, r *http.Request, p *parsedRequest, secret, p
 	}
 
 	creds := aws.Credentials{AccessKeyID: p.scope.AccessKeyID, SecretAccessKey: secret}
-	// A fresh signer per request: its derived-key cache is keyed by access
-	// key id but not by secret, so a shared one would outlive key rotation.
-	signer := v4.NewSigner(func(o *v4.SignerOptions) {
-		// The token, if signed, is already among the copied headers/query.
-		o.DisableSessionToken = true
-		// The client already hoisted what it wanted into the query.
-		o.DisableHeaderHoisting = true
-	})
 	region, service := p.scope.Region, p.scope.Service
+	signer := v.signers.get(creds, region, service)
 
 	if p.presigned {
 		signed, _, err := signer.PresignHTTP(ctx, creds, req, payloadHash, service, region, p.signingTime)
@@ -95,6 +89,58 @@ func recompute(ctx context.Context, r *http.Request, p *parsedRequest, secret, p
 		return recomputed{}, fmt.Errorf("sigv4: recompute signature: %w", err)
 	}
 	return splitSDKAuthorization(req.Header.Get("Authorization"))
+}
+
+// signerCache keeps SDK signers between requests so that each reuses the
+// signing key it derived from the secret (four HMACs, once a day). An SDK
+// signer caches derived keys by region and service and checks only the
+// access key id, so an entry serves one access key, region and service
+// (the client picks the last two; this bounds what it can make a signer
+// hold) and only the secret it was made with: a key whose secret changes
+// gets a new signer, not a stale derived key.
+type signerCache struct {
+	mu      sync.RWMutex
+	signers map[signerKey]cachedSigner
+}
+
+type signerKey struct{ accessKeyID, region, service string }
+
+type cachedSigner struct {
+	secret string
+	signer *v4.Signer
+}
+
+// maxCachedSigners bounds the cache. Only keys that the CredentialSource
+// knows get an entry; when it is full it is emptied, which costs each
+// entry one derivation, what every request cost without the cache.
+const maxCachedSigners = 4096
+
+func (c *signerCache) get(creds aws.Credentials, region, service string) *v4.Signer {
+	k := signerKey{creds.AccessKeyID, region, service}
+	c.mu.RLock()
+	e, ok := c.signers[k]
+	c.mu.RUnlock()
+	// Both secrets are the CredentialSource's, never the client's, so a
+	// plain comparison leaks nothing.
+	if ok && e.secret == creds.SecretAccessKey {
+		return e.signer
+	}
+	s := v4.NewSigner(func(o *v4.SignerOptions) {
+		// The token, if signed, is already among the copied headers/query.
+		o.DisableSessionToken = true
+		// The client already hoisted what it wanted into the query.
+		o.DisableHeaderHoisting = true
+	})
+	// The key's strings are cut from the request's headers: copy them so
+	// that the entry does not keep those alive.
+	k = signerKey{strings.Clone(k.accessKeyID), strings.Clone(k.region), strings.Clone(k.service)}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.signers == nil || len(c.signers) >= maxCachedSigners {
+		c.signers = make(map[signerKey]cachedSigner)
+	}
+	c.signers[k] = cachedSigner{secret: creds.SecretAccessKey, signer: s}
+	return s
 }
 
 // splitSDKAuthorization takes the signature and signed headers from the

@@ -43,6 +43,8 @@ type Verifier struct {
 	Now              func() time.Time
 	MaxSkew          time.Duration
 	MaxPresignExpiry time.Duration
+
+	signers signerCache
 }
 
 // parsedRequest is everything taken from the request before any secret is
@@ -102,7 +104,7 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte) (Sc
 	if ferr != nil {
 		return Scope{}, ferr
 	}
-	got, err := recompute(ctx, r, p, cred.SecretAccessKey, payloadHash)
+	got, err := v.recompute(ctx, r, p, cred.SecretAccessKey, payloadHash)
 	if err != nil {
 		return Scope{}, err
 	}

@@ -3,10 +3,12 @@ package sigv4
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -290,5 +292,77 @@ func TestVerifySignedUserAgent(t *testing.T) {
 	r.Header["user-agent"] = []string{"other/2.0"}
 	if _, err := v.Verify(context.Background(), r, body); FailureOf(err) != FailSignature {
 		t.Fatalf("changed signed user-agent: err = %v", err)
+	}
+}
+
+// A key whose secret changes (deleted and re-imported under the same id)
+// must not keep verifying with the signing key derived from the old secret,
+// which the SDK signer caches by access key id.
+func TestVerifySecretChangeUnderSameKeyID(t *testing.T) {
+	const oldSecret, newSecret = "oldSecretEXAMPLEoldSecretEXAMPLEoldSecre", "newSecretEXAMPLEnewSecretEXAMPLEnewSecre"
+	creds := memCreds{testAKID: {AccessKeyID: testAKID, SecretAccessKey: oldSecret}}
+	v := &Verifier{Credentials: creds, Now: baseTime}
+	verify := func(secret string) error {
+		r, body := reqSpec{path: "/x", body: jsonBody, creds: aws.Credentials{AccessKeyID: testAKID, SecretAccessKey: secret}}.
+			build(t, "https://example.com")
+		_, err := v.Verify(context.Background(), r, body)
+		return err
+	}
+	if err := verify(oldSecret); err != nil {
+		t.Fatalf("old secret before the change: %v", err)
+	}
+	creds[testAKID] = Credential{AccessKeyID: testAKID, SecretAccessKey: newSecret}
+	if err := verify(oldSecret); FailureOf(err) != FailSignature {
+		t.Fatalf("old secret after the change: err = %v, want a signature mismatch", err)
+	}
+	if err := verify(newSecret); err != nil {
+		t.Fatalf("new secret after the change: %v", err)
+	}
+}
+
+// Verify shares its signers between requests; run it from several
+// goroutines, with two keys, under the race detector.
+func TestVerifyConcurrent(t *testing.T) {
+	v := newVerifier(baseTime())
+	var wg sync.WaitGroup
+	for i := range 8 {
+		creds := goodCreds()
+		if i%2 == 1 {
+			creds = aws.Credentials{AccessKeyID: tokenAKID, SecretAccessKey: tokenSecret, SessionToken: testToken}
+		}
+		r, body := reqSpec{path: "/x", body: jsonBody, creds: creds}.build(t, "https://example.com")
+		wg.Go(func() {
+			for range 20 {
+				if _, err := v.Verify(context.Background(), r, body); err != nil {
+					t.Errorf("Verify: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// Clients choose the region and service of their scope: however many they
+// use, the signer cache stays bounded, and each signer serves one scope of
+// one secret.
+func TestSignerCache(t *testing.T) {
+	var c signerCache
+	creds := goodCreds()
+	s := c.get(creds, testRegion, testService)
+	if c.get(creds, testRegion, testService) != s {
+		t.Error("same key, scope and secret: a new signer")
+	}
+	if c.get(creds, "eu-west-1", testService) == s || c.get(creds, testRegion, "sts") == s {
+		t.Error("another scope: the same signer")
+	}
+	if c.get(aws.Credentials{AccessKeyID: creds.AccessKeyID, SecretAccessKey: "other"}, testRegion, testService) == s {
+		t.Error("another secret: the same signer")
+	}
+	for i := range maxCachedSigners + 10 {
+		c.get(creds, fmt.Sprintf("region-%d", i), testService)
+	}
+	if n := len(c.signers); n > maxCachedSigners {
+		t.Errorf("cache holds %d signers, more than %d", n, maxCachedSigners)
 	}
 }
