@@ -40,11 +40,11 @@ func CachedKinds() []string {
 // cacheReads puts the read cache in front of s.store. With a change feed
 // (a PostgreSQL store opened with the announcements), the cache follows it
 // until Close; until it first listens, reads go to the database.
-func (s *Server) cacheReads(feed store.ChangeFeed) {
+func (s *Server) cacheReads(feed store.ChangeFeed) *readcache.Store {
 	c := readcache.New(s.store, readcache.Options{Kinds: CachedKinds(), Now: s.now, Feed: feed, Logger: s.log})
-	s.store, s.cache = c, c
+	s.store = c
 	if feed == nil {
-		return
+		return c
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -55,6 +55,7 @@ func (s *Server) cacheReads(feed store.ChangeFeed) {
 		}
 	}()
 	s.closers = append(s.closers, func() { stop(); <-done })
+	return c
 }
 
 // registerCacheMetrics exports the read cache's counters.

@@ -70,8 +70,6 @@ type Server struct {
 	log       *slog.Logger
 	store     store.Store
 	ownsStore bool
-	// cache is the read cache in front of the store, if any.
-	cache     *readcache.Store
 	now       func() time.Time
 	publicURL string
 
@@ -138,16 +136,17 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		}
 		s.store, s.ownsStore = st, true
 	}
+	var cache *readcache.Store
 	if s.ownsStore || opts.CacheReads {
 		// The feed is the backend's own (PostgreSQL): a wrapper in front
 		// of it (tests) hides it, and then local invalidation is all.
 		feed, _ := s.store.(store.ChangeFeed)
-		s.cacheReads(feed)
+		cache = s.cacheReads(feed)
 	}
 
 	s.metrics = metrics.New()
-	if s.cache != nil {
-		if err := registerCacheMetrics(s.metrics, s.cache); err != nil {
+	if cache != nil {
+		if err := registerCacheMetrics(s.metrics, cache); err != nil {
 			s.Close()
 			return nil, err
 		}

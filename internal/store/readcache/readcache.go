@@ -295,15 +295,9 @@ func (s *Store) cachedAddresses(recs []store.Record) []address {
 	return addrs
 }
 
+// invalidateAll drops addrs, all of cached kinds (every caller filters).
 func (s *Store) invalidateAll(addrs []address) {
-	cached := false
-	for _, a := range addrs {
-		if s.kinds[a.kind] {
-			cached = true
-			break
-		}
-	}
-	if !cached {
+	if len(addrs) == 0 {
 		return
 	}
 	s.mu.Lock()
