@@ -158,7 +158,7 @@ func WriteEndpointFile(dataDir string, ep Endpoint) error {
 // running replicas like their own. On SQLite a running server sees such
 // writes only when its cache entries expire (readcache.DefaultTTL).
 func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
-	return openStore(ctx, cfg, time.Now)
+	return openStore(ctx, cfg, time.Now, nil)
 }
 
 // AccountID returns the installation's account id, or store.ErrNotFound
@@ -175,7 +175,7 @@ func AccountID(ctx context.Context, st store.Store) (string, error) {
 	return acct.AccountID, nil
 }
 
-func openStore(ctx context.Context, cfg config.Config, now func() time.Time) (store.Store, error) {
+func openStore(ctx context.Context, cfg config.Config, now func() time.Time, log *slog.Logger) (store.Store, error) {
 	switch cfg.Store {
 	case config.StorePostgres:
 		st, err := postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseURL, Now: now, Announce: CachedKinds()})
@@ -187,7 +187,7 @@ func openStore(ctx context.Context, cfg config.Config, now func() time.Time) (st
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("create data dir: %w", err)
 		}
-		st, err := sqlite.Open(ctx, sqlite.Options{Path: cfg.SQLitePath(), Now: now})
+		st, err := sqlite.Open(ctx, sqlite.Options{Path: cfg.SQLitePath(), Now: now, Logger: log})
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite store: %w", err)
 		}

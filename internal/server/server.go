@@ -130,7 +130,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 
 	s.store = opts.Store
 	if s.store == nil {
-		st, err := openStore(ctx, cfg, s.now)
+		st, err := openStore(ctx, cfg, s.now, s.log)
 		if err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -88,20 +89,61 @@ const insertRecord = `
 
 // CreateMany implements store.Tx. Callers run it in a write transaction
 // (Store.CreateMany opens one), which makes the records all-or-none. It
-// does not read the rows back, as Create does.
+// does not read the rows back, as Create does. The records go in
+// multi-row INSERTs of power-of-two sizes, so a batch of n costs at most
+// log2(n)+1 statements, each of a text the statement cache keeps.
 func (o ops) CreateMany(ctx context.Context, recs []store.Record) error {
 	now := o.nowMicros()
-	for _, r := range recs {
-		res, err := o.q.ExecContext(ctx, insertRecord,
-			r.Kind, r.Account, r.Key, dataArg(r.Data), now, now, expiresArg(r.ExpiresAt), now)
-		if err != nil {
-			return fmt.Errorf("sqlite: create %s %q: %w", r.Kind, r.Key, err)
+	for len(recs) > 0 {
+		n := min(maxRowsPerInsert, 1<<(bits.Len(uint(len(recs)))-1))
+		chunk := recs[:n]
+		recs = recs[n:]
+		args := make([]any, 0, n*7+1)
+		for _, r := range chunk {
+			args = append(args, r.Kind, r.Account, r.Key, dataArg(r.Data), now, now, expiresArg(r.ExpiresAt))
 		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return fmt.Errorf("sqlite: create %s %q: %w", r.Kind, r.Key, errors.Join(store.ErrConflict, err))
+		args = append(args, now)
+		res, err := o.q.ExecContext(ctx, insertRecordsTexts[bits.Len(uint(n))-1], args...)
+		if err != nil {
+			return fmt.Errorf("sqlite: create %d %s records: %w", n, chunk[0].Kind, err)
+		}
+		// A live record at an address, or an address given twice, makes
+		// its row change nothing, so fewer rows than records changed.
+		if got, err := res.RowsAffected(); err != nil || got != int64(n) {
+			return fmt.Errorf("sqlite: create %d %s records: %w", n, chunk[0].Kind, errors.Join(store.ErrConflict, err))
 		}
 	}
 	return nil
+}
+
+// maxRowsPerInsert bounds one multi-row INSERT (7 parameters a row, well
+// under SQLite's parameter limit) and so the number of cached texts.
+const maxRowsPerInsert = 64
+
+// insertRecordsTexts[i] inserts 1<<i rows; it is a table of constants,
+// built once rather than on every batch.
+var insertRecordsTexts = func() (t [7]string) {
+	for i := range t {
+		t[i] = insertRecords(1 << i)
+	}
+	return t
+}()
+
+// insertRecords is insertRecord for n rows.
+func insertRecords(n int) string {
+	if n == 1 {
+		return insertRecord
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO records (` + columns + `) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`(?, ?, ?, ?, 1, ?, ?, ?)`)
+	}
+	b.WriteString(insertRecord[strings.Index(insertRecord, "\n\t\tON CONFLICT"):])
+	return b.String()
 }
 
 // Get implements store.Tx.

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -49,6 +50,9 @@ type Options struct {
 	Path string
 	// Now is the clock used for timestamps and expiry; nil means time.Now.
 	Now func() time.Time
+	// Logger receives failures of background work (WAL checkpoints); nil
+	// discards them.
+	Logger *slog.Logger
 }
 
 // Store is a store.Store on SQLite. It is safe for concurrent use.
@@ -60,6 +64,8 @@ type Store struct {
 	// Prepared statements of each pool (the same cache when the pools
 	// are one); nil until migrations have run.
 	writeStmts, readStmts *stmtCache
+
+	ckpt *checkpointer // nil for MemoryPath
 }
 
 var _ store.Store = (*Store)(nil)
@@ -87,7 +93,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		db.SetConnMaxIdleTime(0)
 		s.writer, s.reader = db, db
 	} else {
-		if err := s.openFile(opts.Path); err != nil {
+		if err := s.openFile(opts.Path, opts.Logger); err != nil {
 			return nil, err
 		}
 		if err := s.enableWAL(ctx); err != nil {
@@ -117,7 +123,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) openFile(path string) error {
+func (s *Store) openFile(path string, log *slog.Logger) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return fmt.Errorf("sqlite: resolve %s: %w", path, err)
@@ -143,6 +149,7 @@ func (s *Store) openFile(path string) error {
 
 	w := cloneValues(common)
 	w.Set("_txlock", "immediate")
+	w.Add("_pragma", "wal_autocheckpoint(0)") // see checkpoint.go
 	writer, err := sql.Open("sqlite", fileDSN(abs, w))
 	if err != nil {
 		return fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -161,7 +168,19 @@ func (s *Store) openFile(path string) error {
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
 
+	ck, err := sql.Open("sqlite", fileDSN(abs, common))
+	if err != nil {
+		_ = writer.Close()
+		_ = reader.Close()
+		return fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	ck.SetMaxOpenConns(1)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+
 	s.writer, s.reader = writer, reader
+	s.ckpt = startCheckpointer(ck, log)
 	return nil
 }
 
@@ -286,6 +305,7 @@ func (s *Store) write(ctx context.Context, fn func(ops) error) (err error) {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
+	s.ckpt.wrote()
 	s.prepare(ctx, missed)
 	return nil
 }
@@ -402,7 +422,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close implements store.Store.
 func (s *Store) Close() error {
-	errs := []error{s.writeStmts.close()}
+	errs := []error{s.ckpt.close(), s.writeStmts.close()}
 	if s.readStmts != s.writeStmts {
 		errs = append(errs, s.readStmts.close())
 	}

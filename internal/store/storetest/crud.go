@@ -457,6 +457,29 @@ func testCreateMany(t *testing.T, e *env) {
 		t.Fatalf("a failed batch changed an existing record: %+v", got)
 	}
 
+	// A large batch, whatever statements a backend splits it into, is
+	// all or none too: a duplicate in its last record undoes the rest.
+	large := make([]store.Record, 203)
+	for i := range large {
+		large[i] = rec("bulk", "acct-1", fmt.Sprintf("%04d", i), fmt.Sprintf(`{"i":%d}`, i))
+	}
+	dup := append(slices.Clone(large), rec("bulk", "acct-1", "0100", `{}`))
+	if err := e.s.CreateMany(e.ctx, dup); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("large batch with a duplicate: CreateMany = %v, want ErrConflict", err)
+	}
+	if n := e.count(t, "bulk", "acct-1"); n != 0 {
+		t.Fatalf("a failed large batch left %d records", n)
+	}
+	if err := e.s.CreateMany(e.ctx, large); err != nil {
+		t.Fatalf("large batch: %v", err)
+	}
+	if n := e.count(t, "bulk", "acct-1"); n != len(large) {
+		t.Fatalf("large batch stored %d records, want %d", n, len(large))
+	}
+	if got := e.get(t, "bulk", "acct-1", "0202"); string(got.Data) != `{"i":202}` {
+		t.Fatalf("last record of the large batch = %s", got.Data)
+	}
+
 	// An expired record's address is free again, as with Create.
 	e.clock.Advance(2 * time.Hour)
 	again := rec("event", "acct-1", "0002", `{"n":"again"}`)
