@@ -82,6 +82,20 @@ type Trail struct {
 	mu         sync.Mutex
 	queue      []*appendReq
 	committing bool
+
+	// tips holds each account's chain head as this trail last committed
+	// it. Only the goroutine running the commit loop (see committing)
+	// uses it. A tip lets a batch link its events and write the head in
+	// one compare-and-swap instead of reading the head first; when
+	// another writer (a replica, another process) moved the head since,
+	// the swap fails and the batch reads the head and relinks.
+	tips map[string]tip
+}
+
+// tip is a chain head and the store version of its record.
+type tip struct {
+	head
+	version int64
 }
 
 // NewTrail builds a trail over st.
@@ -89,7 +103,7 @@ func NewTrail(st store.Store, now func() time.Time, sinks ...Sink) *Trail {
 	if now == nil {
 		now = time.Now
 	}
-	return &Trail{store: st, now: now, sinks: sinks}
+	return &Trail{store: st, now: now, sinks: sinks, tips: map[string]tip{}}
 }
 
 // genesis is the PrevHash of an account's first record.
@@ -249,60 +263,104 @@ func (t *Trail) commit(batch []*appendReq) error {
 	})
 	linked := make([]Event, len(batch))
 	recs := make([]store.Record, len(batch))
+	var tips []tip // one per account run, in batch order
 	err := t.store.InTx(ctx, func(tx store.Tx) error {
+		tips = tips[:0] // a re-run starts over
 		for i := 0; i < len(batch); {
 			j := i + 1
 			for j < len(batch) && batch[j].event.Account == batch[i].event.Account {
 				j++
 			}
-			if err := extend(ctx, tx, batch[i:j], linked[i:j], recs[i:j]); err != nil {
+			known, ok := t.tips[batch[i].event.Account]
+			next, err := extend(ctx, tx, batch[i:j], linked[i:j], recs[i:j], known, ok)
+			if err != nil {
 				return err
 			}
+			tips = append(tips, next)
 			i = j
 		}
 		return nil
 	})
 	if err != nil {
+		// The head may have moved or not: read it again next time.
+		for _, r := range batch {
+			delete(t.tips, r.event.Account)
+		}
 		return err
 	}
 	for i, r := range batch {
 		r.event = linked[i]
 	}
+	for i, k := 0, 0; i < len(batch); k++ {
+		acct := batch[i].event.Account
+		t.tips[acct] = tips[k]
+		for i < len(batch) && batch[i].event.Account == acct {
+			i++
+		}
+	}
 	return nil
 }
 
-// extend appends reqs, all of one account, to that account's chain in tx.
-// It fills linked and recs (as long as reqs) with the linked events and
-// their records; a re-run overwrites them.
-func extend(ctx context.Context, tx store.Tx, reqs []*appendReq, linked []Event, recs []store.Record) error {
+// extend appends reqs, all of one account, to that account's chain in tx,
+// and returns the new head. It fills linked and recs (as long as reqs)
+// with the linked events and their records; a re-run overwrites them.
+// With the head this trail last wrote (ok), it swaps the head without
+// reading it, falling back to a locked read-and-update if another writer
+// moved it.
+func extend(ctx context.Context, tx store.Tx, reqs []*appendReq, linked []Event, recs []store.Record, known tip, ok bool) (tip, error) {
 	acct := reqs[0].event.Account
-	_, err := tx.Update(ctx, KindHead, acct, headKey, func(cur store.Record) (store.Record, error) {
-		var h head
-		if err := json.Unmarshal(cur.Data, &h); err != nil {
-			return cur, fmt.Errorf("decode chain head: %w", err)
-		}
+	chain := func(h head) (head, []byte, error) {
 		for i, r := range reqs {
 			e := r.event
 			e.Seq, e.PrevHash = h.Seq+1, h.Hash
 			data, err := link(&e)
 			if err != nil {
-				return cur, err
+				return h, nil, err
 			}
 			h = head{Seq: e.Seq, Hash: e.Hash}
 			linked[i] = e
 			recs[i] = store.Record{Kind: KindEvent, Account: acct, Key: seqKey(e.Seq), Data: data}
 		}
-		var err error
-		cur.Data, err = json.Marshal(h)
-		return cur, err
-	})
-	if err != nil {
-		return err
+		data, err := json.Marshal(h)
+		return h, data, err
+	}
+	var next tip
+	swapped := false
+	if ok {
+		h, data, err := chain(known.head)
+		if err != nil {
+			return tip{}, err
+		}
+		v, err := tx.Swap(ctx, KindHead, acct, headKey, known.version, data)
+		switch {
+		case err == nil:
+			next, swapped = tip{head: h, version: v}, true
+		case !errors.Is(err, store.ErrConflict):
+			return tip{}, err
+		}
+	}
+	if !swapped {
+		rec, err := tx.Update(ctx, KindHead, acct, headKey, func(cur store.Record) (store.Record, error) {
+			var h head
+			if err := json.Unmarshal(cur.Data, &h); err != nil {
+				return cur, fmt.Errorf("decode chain head: %w", err)
+			}
+			h, data, err := chain(h)
+			if err != nil {
+				return cur, err
+			}
+			next.head, cur.Data = h, data
+			return cur, nil
+		})
+		if err != nil {
+			return tip{}, err
+		}
+		next.version = rec.Version
 	}
 	// One CreateMany: on PostgreSQL the head's row lock, which every
 	// replica's appends queue on, is then held for a fixed number of round
 	// trips whatever the batch size.
-	return tx.CreateMany(ctx, recs)
+	return next, tx.CreateMany(ctx, recs)
 }
 
 // ensureHead creates an account's chain head on first use; a concurrent

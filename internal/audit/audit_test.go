@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -295,4 +297,88 @@ func TestSeqKey(t *testing.T) {
 			t.Errorf("seqKey(%d) = %q, want %q", seq, got, want)
 		}
 	}
+}
+
+// countingStore counts the chain-head writes of transactions: Swaps that
+// succeeded and Updates.
+type countingStore struct {
+	store.Store
+	mu             sync.Mutex
+	swaps, updates int
+	swapConflicts  int
+}
+
+func (c *countingStore) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return c.Store.InTx(ctx, func(tx store.Tx) error { return fn(countingTx{Tx: tx, c: c}) })
+}
+
+type countingTx struct {
+	store.Tx
+	c *countingStore
+}
+
+func (t countingTx) Swap(ctx context.Context, kind, account, key string, version int64, data []byte) (int64, error) {
+	v, err := t.Tx.Swap(ctx, kind, account, key, version, data)
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	if err == nil {
+		t.c.swaps++
+	} else if errors.Is(err, store.ErrConflict) {
+		t.c.swapConflicts++
+	}
+	return v, err
+}
+
+func (t countingTx) Update(ctx context.Context, kind, account, key string, fn store.UpdateFunc) (store.Record, error) {
+	t.c.mu.Lock()
+	t.c.updates++
+	t.c.mu.Unlock()
+	return t.Tx.Update(ctx, kind, account, key, fn)
+}
+
+// TestTrailsSharingAStore: two trails on one store, as two replicas (or
+// a server and an admin command) are, extend one chain. Each trail writes
+// the head without reading it while it is the only writer, and relinks
+// from the stored head when the other one moved it.
+func TestTrailsSharingAStore(t *testing.T) {
+	backends(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		cs := &countingStore{Store: st}
+		a, b := NewTrail(cs, nil), NewTrail(cs, nil)
+		order := "aaaabababbbbaab"
+		for i, who := range order {
+			tr := a
+			if who == 'b' {
+				tr = b
+			}
+			e, err := tr.Append(ctx, event("GetResourceApiKey", fmt.Sprintf("agent-%c", who)))
+			if err != nil {
+				t.Fatalf("append %d: %v", i, err)
+			}
+			if e.Seq != int64(i+1) {
+				t.Fatalf("append %d by %c got seq %d, want %d", i, who, e.Seq, i+1)
+			}
+		}
+		rep, err := a.Verify(ctx, "123456789012")
+		if err != nil || !rep.OK() || rep.Events != int64(len(order)) {
+			t.Fatalf("verify = %+v, %v; want %d intact events", rep, err, len(order))
+		}
+		// Per trail, the first append reads the head (Update); so does
+		// each append that follows one by the other trail (after a failed
+		// Swap). Every other append is one Swap.
+		var wantUpdates, wantConflicts int
+		for i := range order {
+			switch {
+			case i == 0 || (order[i] == 'b' && !strings.ContainsRune(order[:i], 'b')):
+				wantUpdates++
+			case order[i] != order[i-1]:
+				wantUpdates++
+				wantConflicts++
+			}
+		}
+		if cs.updates != wantUpdates || cs.swapConflicts != wantConflicts || cs.swaps != len(order)-wantUpdates {
+			t.Fatalf("head writes: %d updates, %d swaps, %d failed swaps; want %d, %d, %d",
+				cs.updates, cs.swaps, cs.swapConflicts, wantUpdates, len(order)-wantUpdates, wantConflicts)
+		}
+	})
 }

@@ -80,6 +80,11 @@ func (s *trackingStore) Update(ctx context.Context, kind, account, key string, f
 	return s.Store.Update(ctx, kind, account, key, fn)
 }
 
+func (s *trackingStore) Swap(ctx context.Context, kind, account, key string, version int64, data []byte) (int64, error) {
+	s.seen.add(kind, account)
+	return s.Store.Swap(ctx, kind, account, key, version, data)
+}
+
 func (s *trackingStore) Delete(ctx context.Context, kind, account, key string) error {
 	s.seen.add(kind, account)
 	return s.Store.Delete(ctx, kind, account, key)
@@ -124,6 +129,11 @@ func (t trackingTx) CreateMany(ctx context.Context, recs []store.Record) error {
 func (t trackingTx) Update(ctx context.Context, kind, account, key string, fn store.UpdateFunc) (store.Record, error) {
 	t.seen.add(kind, account)
 	return t.Tx.Update(ctx, kind, account, key, fn)
+}
+
+func (t trackingTx) Swap(ctx context.Context, kind, account, key string, version int64, data []byte) (int64, error) {
+	t.seen.add(kind, account)
+	return t.Tx.Swap(ctx, kind, account, key, version, data)
 }
 
 func (t trackingTx) Delete(ctx context.Context, kind, account, key string) error {

@@ -87,6 +87,13 @@ type Tx interface {
 	// concurrent updates (across processes too), and stores the result
 	// with Version+1. ErrNotFound if there is no live record.
 	Update(ctx context.Context, kind, account, key string, fn UpdateFunc) (Record, error)
+	// Swap writes data into the live record only if its Version is still
+	// version, without reading it first (a compare-and-swap), and returns
+	// the new Version (version+1). ExpiresAt is kept; UpdatedAt is now.
+	// ErrConflict if the live record has another Version, ErrNotFound if
+	// there is none. A caller that remembers what it wrote last (the audit
+	// chain head) saves Update's read; ErrConflict tells it to Update.
+	Swap(ctx context.Context, kind, account, key string, version int64, data []byte) (int64, error)
 	// Delete removes the live record or returns ErrNotFound.
 	Delete(ctx context.Context, kind, account, key string) error
 	// List returns one page of live records.

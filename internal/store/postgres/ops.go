@@ -253,6 +253,41 @@ func (o ops) Update(ctx context.Context, kind, account, key string, fn store.Upd
 	return out, nil
 }
 
+// Swap implements store.Tx: one UPDATE guarded by the version, which waits
+// for the row lock of a concurrent writer and then re-checks the version,
+// and a read only when it changed nothing, to tell a conflict from a
+// missing record.
+func (o ops) Swap(ctx context.Context, kind, account, key string, version int64, data []byte) (int64, error) {
+	swap := func(o ops) error {
+		now := o.now()
+		tag, err := o.q.Exec(ctx, `UPDATE records SET data = $5, version = version + 1, updated_at = $6
+			WHERE kind = $1 AND account = $2 AND key = $3 AND version = $4
+				AND (expires_at IS NULL OR expires_at > $6)`,
+			kind, account, key, version, dataArg(data), now)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			cur, err := o.get(ctx, kind, account, key, "")
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("version %d, not %d: %w", cur.Version, version, store.ErrConflict)
+		}
+		return o.announceWrite(ctx, kind, account, key)
+	}
+	var err error
+	if o.announce[kind] {
+		err = o.atomic(ctx, swap)
+	} else {
+		err = swap(o) // the write is one statement: atomic on its own
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: swap %s %q: %w", kind, key, err)
+	}
+	return version + 1, nil
+}
+
 // Delete implements store.Tx.
 func (o ops) Delete(ctx context.Context, kind, account, key string) error {
 	del := func(o ops) error {

@@ -234,6 +234,11 @@ func (s *Store) Update(ctx context.Context, kind, account, key string, fn store.
 	return s.direct().Update(ctx, kind, account, key, fn)
 }
 
+// Swap implements store.Tx.
+func (s *Store) Swap(ctx context.Context, kind, account, key string, version int64, data []byte) (int64, error) {
+	return s.direct().Swap(ctx, kind, account, key, version, data)
+}
+
 // Delete implements store.Tx.
 func (s *Store) Delete(ctx context.Context, kind, account, key string) error {
 	return s.direct().Delete(ctx, kind, account, key)

@@ -128,6 +128,7 @@ func TestCrossReplica(t *testing.T) {
 		{"delete", func() error { return a.Delete(ctx, kind, acct, "k1") }, "k1", "<not found>"},
 		{"create over deleted", func() error { _, err := a.Create(ctx, rec("k1", "v4"), store.CreateOptions{MaxCount: 10}); return err }, "k1", "v4"},
 		{"create many", func() error { return a.CreateMany(ctx, []store.Record{rec("k2", "w1")}) }, "k2", "w1"},
+		{"swap", func() error { _, err := a.Swap(ctx, kind, acct, "k1", 1, []byte("v5")); return err }, "k1", "v5"},
 		{"delete in tx", func() error {
 			return a.InTx(ctx, func(tx store.Tx) error { return tx.Delete(ctx, kind, acct, "k2") })
 		}, "k2", "<not found>"},
@@ -166,7 +167,7 @@ func TestCrossReplica(t *testing.T) {
 	}); !errors.Is(err, errBoom) {
 		t.Fatal(err)
 	}
-	if got := read(b, "k1"); got != "v4" {
+	if got := read(b, "k1"); got != "v5" {
 		t.Fatalf("after a rolled-back write B reads %q", got)
 	}
 }

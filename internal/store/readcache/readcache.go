@@ -336,6 +336,15 @@ func (s *Store) Update(ctx context.Context, kind, account, key string, fn store.
 	return out, err
 }
 
+// Swap implements store.Tx.
+func (s *Store) Swap(ctx context.Context, kind, account, key string, version int64, data []byte) (out int64, err error) {
+	if !s.kinds[kind] {
+		return s.inner.Swap(ctx, kind, account, key, version, data)
+	}
+	s.around([]address{{kind, account, key}}, func() { out, err = s.inner.Swap(ctx, kind, account, key, version, data) })
+	return out, err
+}
+
 // Delete implements store.Tx.
 func (s *Store) Delete(ctx context.Context, kind, account, key string) (err error) {
 	if !s.kinds[kind] {
@@ -453,6 +462,13 @@ func (t *tx) Update(ctx context.Context, kind, account, key string, fn store.Upd
 		t.touch(address{kind, account, key})
 	}
 	return t.inner.Update(ctx, kind, account, key, fn)
+}
+
+func (t *tx) Swap(ctx context.Context, kind, account, key string, version int64, data []byte) (int64, error) {
+	if t.s.kinds[kind] {
+		t.touch(address{kind, account, key})
+	}
+	return t.inner.Swap(ctx, kind, account, key, version, data)
 }
 
 func (t *tx) Delete(ctx context.Context, kind, account, key string) error {

@@ -194,6 +194,16 @@ func TestWritesInvalidate(t *testing.T) {
 			}
 			return nil
 		}, "behind"},
+		{"Swap", nil, func(ctx context.Context, c store.Store) error {
+			_, err := c.Swap(ctx, kind, acct, record, 1, []byte("swapped"))
+			return err
+		}, "swapped"},
+		{"TxSwap", nil, func(ctx context.Context, c store.Store) error {
+			return c.InTx(ctx, func(tx store.Tx) error {
+				_, err := tx.Swap(ctx, kind, acct, record, 1, []byte("tx-swapped"))
+				return err
+			})
+		}, "tx-swapped"},
 		{"Delete", nil, func(ctx context.Context, c store.Store) error {
 			return c.Delete(ctx, kind, acct, record)
 		}, "<not found>"},

@@ -216,6 +216,29 @@ func (o ops) Update(ctx context.Context, kind, account, key string, fn store.Upd
 	return out, nil
 }
 
+// Swap implements store.Tx: one UPDATE guarded by the version, and a read
+// only when it changed nothing, to tell a conflict from a missing record.
+func (o ops) Swap(ctx context.Context, kind, account, key string, version int64, data []byte) (int64, error) {
+	now := o.nowMicros()
+	res, err := o.q.ExecContext(ctx, `
+		UPDATE records SET data = ?, version = version + 1, updated_at = ?
+		WHERE kind = ? AND account = ? AND key = ? AND version = ? AND `+live,
+		dataArg(data), now, kind, account, key, version, now)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: swap %s %q: %w", kind, key, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return 0, fmt.Errorf("sqlite: swap %s %q: %w", kind, key, err)
+	} else if n == 1 {
+		return version + 1, nil
+	}
+	cur, err := o.Get(ctx, kind, account, key)
+	if err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("sqlite: swap %s %q: version %d, not %d: %w", kind, key, cur.Version, version, store.ErrConflict)
+}
+
 // Delete implements store.Tx.
 func (o ops) Delete(ctx context.Context, kind, account, key string) error {
 	res, err := o.q.ExecContext(ctx,

@@ -357,6 +357,17 @@ func (s *Store) Update(ctx context.Context, kind, account, key string, fn store.
 	return out, err
 }
 
+// Swap implements store.Tx.
+func (s *Store) Swap(ctx context.Context, kind, account, key string, version int64, data []byte) (int64, error) {
+	var out int64
+	err := s.write(ctx, func(o ops) error {
+		var err error
+		out, err = o.Swap(ctx, kind, account, key, version, data)
+		return err
+	})
+	return out, err
+}
+
 // Delete implements store.Tx.
 func (s *Store) Delete(ctx context.Context, kind, account, key string) error {
 	return s.write(ctx, func(o ops) error { return o.Delete(ctx, kind, account, key) })

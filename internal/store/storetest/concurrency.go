@@ -16,6 +16,7 @@ func concurrencyCases() []testCase {
 	return []testCase{
 		{"NoLostUpdates", testNoLostUpdates},
 		{"CreateRace", testCreateRace},
+		{"SwapRace", testSwapRace},
 		{"MaxCountRace", testMaxCountRace},
 		{"Transfers", testTransfers},
 	}
@@ -187,5 +188,35 @@ func testTransfers(t *testing.T, e *env) {
 	}
 	if a.Version != workers*rounds+1 || b.Version != workers*rounds+1 {
 		t.Fatalf("versions a=%d b=%d, want %d each", a.Version, b.Version, workers*rounds+1)
+	}
+}
+
+// testSwapRace: of many swaps from the same version, exactly one wins.
+func testSwapRace(t *testing.T, e *env) {
+	base := e.create(t, rec("item", "acct", "contested", "base"))
+	const workers = 20
+	var (
+		mu        sync.Mutex
+		winners   []string
+		conflicts int
+	)
+	parallel(workers, func(i int) {
+		_, err := e.s.Swap(e.ctx, "item", "acct", "contested", base.Version, []byte(fmt.Sprint(i)))
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil:
+			winners = append(winners, fmt.Sprint(i))
+		case errors.Is(err, store.ErrConflict):
+			conflicts++
+		default:
+			t.Errorf("Swap: %v", err)
+		}
+	})
+	if len(winners) != 1 || conflicts != workers-1 {
+		t.Fatalf("%d winners and %d conflicts, want 1 and %d", len(winners), conflicts, workers-1)
+	}
+	if got := e.get(t, "item", "acct", "contested"); string(got.Data) != winners[0] || got.Version != base.Version+1 {
+		t.Fatalf("stored %q v%d, want the winner's %q v%d", got.Data, got.Version, winners[0], base.Version+1)
 	}
 }

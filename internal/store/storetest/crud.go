@@ -28,6 +28,7 @@ func crudCases() []testCase {
 		{"DeleteExpired", testDeleteExpired},
 		{"CountKind", testCountKind},
 		{"CreateMany", testCreateMany},
+		{"Swap", testSwap},
 	}
 }
 
@@ -488,5 +489,35 @@ func testCreateMany(t *testing.T, e *env) {
 	}
 	if got := e.get(t, "event", "acct-1", "0002"); string(got.Data) != `{"n":"again"}` || !got.ExpiresAt.IsZero() {
 		t.Fatalf("replaced record = %+v", got)
+	}
+}
+
+func testSwap(t *testing.T, e *env) {
+	r := rec("item", "acct", "k", "a")
+	r.ExpiresAt = e.now().Add(time.Hour)
+	created := e.create(t, r)
+	e.clock.Advance(time.Minute)
+
+	v, err := e.s.Swap(e.ctx, "item", "acct", "k", created.Version, []byte("b"))
+	if err != nil || v != created.Version+1 {
+		t.Fatalf("Swap at the current version = %d, %v; want %d", v, err, created.Version+1)
+	}
+	want := created
+	want.Data, want.Version, want.UpdatedAt = []byte("b"), v, e.now()
+	sameRecord(t, "swapped record", e.get(t, "item", "acct", "k"), want) // ExpiresAt and CreatedAt kept
+
+	// A stale version changes nothing.
+	if _, err := e.s.Swap(e.ctx, "item", "acct", "k", created.Version, []byte("stale")); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("Swap at a stale version = %v, want ErrConflict", err)
+	}
+	sameRecord(t, "record after a stale swap", e.get(t, "item", "acct", "k"), want)
+
+	if _, err := e.s.Swap(e.ctx, "item", "acct", "absent", 1, []byte("x")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Swap of a missing record = %v, want ErrNotFound", err)
+	}
+	e.wantGone(t, "item", "acct", "absent")
+	e.clock.Advance(2 * time.Hour)
+	if _, err := e.s.Swap(e.ctx, "item", "acct", "k", v, []byte("late")); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Swap of an expired record = %v, want ErrNotFound", err)
 	}
 }

@@ -17,6 +17,7 @@ func txCases() []testCase {
 		{"RollbackOnLimit", testTxRollbackOnLimit},
 		{"RollbackOnUpdateError", testTxRollbackOnUpdateError},
 		{"UsableAfterConflict", testTxUsableAfterConflict},
+		{"UpdateAfterSwapConflict", testTxUpdateAfterSwapConflict},
 	}
 }
 
@@ -59,6 +60,10 @@ func writeAll(e *env, tx store.Tx) error {
 	if err := tx.Delete(e.ctx, "item", "acct", "del"); err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
+	// The Update above made "upd" version 2.
+	if _, err := tx.Swap(e.ctx, "item", "acct", "upd", 2, []byte("u+tx+swap")); err != nil {
+		return fmt.Errorf("swap: %w", err)
+	}
 	return nil
 }
 
@@ -98,7 +103,7 @@ func testTxCommit(t *testing.T, e *env) {
 	if got := e.get(t, "item", "acct", "new"); string(got.Data) != "n" || got.Version != 1 {
 		t.Errorf("created record = %q v%d", got.Data, got.Version)
 	}
-	if got := e.get(t, "item", "acct", "upd"); string(got.Data) != "u+tx" || got.Version != 2 {
+	if got := e.get(t, "item", "acct", "upd"); string(got.Data) != "u+tx+swap" || got.Version != 3 {
 		t.Errorf("updated record = %q v%d", got.Data, got.Version)
 	}
 	e.wantGone(t, "item", "acct", "del")
@@ -192,5 +197,25 @@ func testTxUsableAfterConflict(t *testing.T, e *env) {
 	}
 	if got := e.get(t, "item", "acct", "upd"); string(got.Data) != "u+after" || got.Version != 2 {
 		t.Fatalf("record after tx = %q v%d", got.Data, got.Version)
+	}
+}
+
+// testTxUpdateAfterSwapConflict: a Swap that finds another version leaves
+// the transaction usable, so the caller can fall back to Update in it (the
+// audit trail does, when another replica moved the chain head).
+func testTxUpdateAfterSwapConflict(t *testing.T, e *env) {
+	upd, _ := e.seedTx(t)
+	err := e.s.InTx(e.ctx, func(tx store.Tx) error {
+		if _, err := tx.Swap(e.ctx, "item", "acct", "upd", upd.Version+5, []byte("stale")); !errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("stale swap in tx = %v, want ErrConflict", err)
+		}
+		_, err := tx.Update(e.ctx, "item", "acct", "upd", appendData("+fallback"))
+		return err
+	})
+	if err != nil {
+		t.Fatalf("InTx: %v", err)
+	}
+	if got := e.get(t, "item", "acct", "upd"); string(got.Data) != "u+fallback" || got.Version != upd.Version+1 {
+		t.Fatalf("record = %q v%d, want %q v%d", got.Data, got.Version, "u+fallback", upd.Version+1)
 	}
 }
