@@ -6,11 +6,13 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	dp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcore"
 	dptypes "github.com/aws/aws-sdk-go-v2/service/bedrockagentcore/types"
 	cp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
+	cptypes "github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol/types"
 
 	"github.com/agentcore-identity/agentcore/internal/audit"
 	"github.com/agentcore-identity/agentcore/internal/servertest"
@@ -147,9 +149,51 @@ func TestAuditFailureFailsTheVend(t *testing.T) {
 	if strings.Contains(err.Error(), "must-not-leak") {
 		t.Fatal("the key leaked in the error")
 	}
+
+	// A change made while its record cannot be written is answered with
+	// an error, yet it happened; the intent noted before it makes sure it
+	// is still recorded, with outcome Unknown, once the sweep runs.
+	_, err = c.CreateWorkloadIdentity(ctx, &cp.CreateWorkloadIdentityInput{Name: aws.String("unrecorded-agent")})
+	var cie *cptypes.InternalServerException
+	if !errors.As(err, &cie) {
+		t.Fatalf("change with audit down: want InternalServerException, got %v", err)
+	}
+	if _, err := c.GetWorkloadIdentity(ctx, &cp.GetWorkloadIdentityInput{Name: aws.String("unrecorded-agent")}); err != nil {
+		t.Fatalf("the change was made before its record failed, so it exists: %v", err)
+	}
 	armed.Store(false)
 	if _, err := d.GetResourceApiKey(ctx, &dp.GetResourceApiKeyInput{
 		WorkloadIdentityToken: tok.WorkloadAccessToken, ResourceCredentialProviderName: aws.String("closed-api")}); err != nil {
 		t.Fatalf("vend after audit recovered: %v", err)
+	}
+	trail := audit.NewTrail(env.Store, nil)
+	unknown := audit.Filter{Operation: "CreateWorkloadIdentity", Outcome: audit.OutcomeUnknown}
+	// An intent younger than the cutoff may belong to a change still in
+	// progress: it is left alone.
+	if err := env.Server.RecoverAuditIntents(ctx, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := trail.Lookup(ctx, env.AccountID, unknown, 0, 10); err != nil || len(got) != 0 {
+		t.Fatalf("recovered a young intent: %+v, %v", got, err)
+	}
+	if err := env.Server.RecoverAuditIntents(ctx, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := trail.Lookup(ctx, env.AccountID, unknown, 0, 10)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("records of the interrupted change: %+v, %v; want one", got, err)
+	}
+	if e := got[0]; e.Resource != "unrecorded-agent" || e.ErrorCode != audit.ErrorInterrupted || e.Principal == "" || e.RequestID == "" {
+		t.Fatalf("interrupted change recorded as %+v", e)
+	}
+	// Changes whose records were written leave no intent behind.
+	if err := env.Server.RecoverAuditIntents(ctx, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if all, _, err := trail.Lookup(ctx, env.AccountID, audit.Filter{Outcome: audit.OutcomeUnknown}, 0, 10); err != nil || len(all) != 1 {
+		t.Fatalf("Unknown records after a second sweep: %d, %v; want 1", len(all), err)
+	}
+	if rep, err := trail.Verify(ctx, env.AccountID); err != nil || !rep.OK() {
+		t.Fatalf("chain after recovery: %+v, %v", rep, err)
 	}
 }

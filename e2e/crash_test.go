@@ -191,4 +191,38 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	if rep.Events < int64(len(acked)) {
 		t.Fatalf("audit has %d events for %d acknowledged creates", rep.Events, len(acked))
 	}
+
+	// Every provider that exists has a record of its creation, including
+	// one the kill caught between its commit and its record: its intent
+	// is recorded as Unknown once taken as abandoned (here at once,
+	// rather than after the server's grace period).
+	trail := audit.NewTrail(st, nil)
+	if _, err := trail.Recover(ctx, c2.ep.AccountID, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	events, _, err := trail.Lookup(ctx, c2.ep.AccountID, audit.Filter{Operation: "CreateApiKeyCredentialProvider"}, 0, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recorded := map[string]string{}
+	for _, e := range events {
+		recorded[e.Resource] = e.Outcome
+	}
+	ctrl2 := cp.New(cp.Options{BaseEndpoint: aws.String(c2.ep.URL), Region: c2.ep.Region, Credentials: creds, RetryMaxAttempts: 1})
+	pages := cp.NewListApiKeyCredentialProvidersPaginator(ctrl2, &cp.ListApiKeyCredentialProvidersInput{})
+	existing := 0
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range page.CredentialProviders {
+			existing++
+			name := aws.ToString(p.Name)
+			if out := recorded[name]; out != audit.OutcomeSuccess && out != audit.OutcomeUnknown {
+				t.Fatalf("provider %s exists but its creation is recorded as %q", name, out)
+			}
+		}
+	}
+	t.Logf("%d providers exist, each with a record of its creation", existing)
 }

@@ -9,6 +9,7 @@ package audit
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -27,7 +28,10 @@ import (
 const (
 	KindEvent = "audit-event"
 	KindHead  = "audit-head"
-	headKey   = "head"
+	// KindIntent holds the changes begun (Begin) whose records are not
+	// appended yet.
+	KindIntent = "audit-intent"
+	headKey    = "head"
 )
 
 // Outcomes.
@@ -35,7 +39,14 @@ const (
 	OutcomeSuccess = "Success"
 	OutcomeDenied  = "Denied"
 	OutcomeFailed  = "Failed"
+	// OutcomeUnknown: the server stopped between starting a change and
+	// recording its outcome (Recover); the change may or may not have
+	// taken effect.
+	OutcomeUnknown = "Unknown"
 )
+
+// ErrorInterrupted is the ErrorCode of a record Recover writes.
+const ErrorInterrupted = "Interrupted"
 
 // Event is one audit record. Seq, PrevHash and Hash are set by Append.
 type Event struct {
@@ -168,6 +179,10 @@ func seqKey(seq int64) string {
 // lock, so replicas and requests still form one chain, and every caller
 // learns whether its own event was stored.
 func (t *Trail) Append(ctx context.Context, e Event) (Event, error) {
+	return t.append(ctx, e, "")
+}
+
+func (t *Trail) append(ctx context.Context, e Event, intent string) (Event, error) {
 	if e.Account == "" || e.Operation == "" || e.Outcome == "" {
 		return Event{}, errors.New("audit: event needs account, operation and outcome")
 	}
@@ -178,7 +193,7 @@ func (t *Trail) Append(ctx context.Context, e Event) (Event, error) {
 	if err := t.ensureHead(ctx, e.Account); err != nil {
 		return Event{}, err
 	}
-	req := &appendReq{ctx: ctx, event: e, done: make(chan struct{})}
+	req := &appendReq{ctx: ctx, event: e, intent: intent, done: make(chan struct{})}
 	t.mu.Lock()
 	t.queue = append(t.queue, req)
 	leader := !t.committing
@@ -213,10 +228,11 @@ func (t *Trail) Append(ctx context.Context, e Event) (Event, error) {
 }
 
 type appendReq struct {
-	ctx   context.Context
-	event Event
-	err   error
-	done  chan struct{}
+	ctx    context.Context
+	event  Event
+	intent string // key of the KindIntent record the append resolves, if any
+	err    error
+	done   chan struct{}
 }
 
 // maxBatch bounds one group commit.
@@ -360,7 +376,21 @@ func extend(ctx context.Context, tx store.Tx, reqs []*appendReq, linked []Event,
 	// One CreateMany: on PostgreSQL the head's row lock, which every
 	// replica's appends queue on, is then held for a fixed number of round
 	// trips whatever the batch size.
-	return next, tx.CreateMany(ctx, recs)
+	if err := tx.CreateMany(ctx, recs); err != nil {
+		return tip{}, err
+	}
+	for _, r := range reqs {
+		if r.intent == "" {
+			continue
+		}
+		// Gone already only if Recover judged the change interrupted,
+		// which it does long after any append gives up: then the change
+		// has two records rather than none.
+		if err := tx.Delete(ctx, KindIntent, acct, r.intent); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return tip{}, err
+		}
+	}
+	return next, nil
 }
 
 // ensureHead creates an account's chain head on first use; a concurrent
@@ -382,6 +412,99 @@ func (t *Trail) ensureHead(ctx context.Context, account string) error {
 	}
 	t.heads.Store(account, struct{}{})
 	return nil
+}
+
+// Intent is a change that Begin announced and AppendFor will record.
+type Intent struct {
+	account, key string
+}
+
+// Begin durably notes that the change e describes (Outcome not yet
+// known) is about to be made, before it is made. AppendFor then records
+// the change and removes the note in one transaction. A change whose
+// append never happens (the process was killed between the change and
+// its record, or the append failed) leaves its note behind, and Recover
+// turns it into a record with OutcomeUnknown: no change goes unrecorded.
+// A change must not be made when Begin fails.
+func (t *Trail) Begin(ctx context.Context, e Event) (Intent, error) {
+	if e.Account == "" || e.Operation == "" {
+		return Intent{}, errors.New("audit: intent needs account and operation")
+	}
+	if e.Time.IsZero() {
+		e.Time = t.now()
+	}
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	e.Outcome, e.Seq, e.PrevHash, e.Hash = "", 0, "", ""
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return Intent{}, fmt.Errorf("audit: intent id: %w", err)
+	}
+	// Time first, so that the keys list in the order changes began.
+	key := e.Time.Format("20060102T150405.000000Z") + "-" + hex.EncodeToString(id[:])
+	data, err := json.Marshal(e)
+	if err != nil {
+		return Intent{}, fmt.Errorf("audit: intent: %w", err)
+	}
+	if _, err := t.store.Create(ctx, store.Record{Kind: KindIntent, Account: e.Account, Key: key, Data: data}, store.CreateOptions{}); err != nil {
+		return Intent{}, fmt.Errorf("audit: record intent: %w", err)
+	}
+	return Intent{account: e.Account, key: key}, nil
+}
+
+// AppendFor appends e, the outcome of the change in, as Append does, and
+// removes in's note in the same transaction.
+func (t *Trail) AppendFor(ctx context.Context, in Intent, e Event) (Event, error) {
+	if in.account != e.Account {
+		return Event{}, fmt.Errorf("audit: event of account %q for an intent of %q", e.Account, in.account)
+	}
+	return t.append(ctx, e, in.key)
+}
+
+// Recover records, with OutcomeUnknown and ErrorInterrupted, every change
+// of account begun before cutoff whose record was never appended, and
+// returns how many it recorded. cutoff must lie further back than any
+// change and its append can take, so that only abandoned intents are
+// taken. Replicas may recover concurrently: each intent is recorded once.
+func (t *Trail) Recover(ctx context.Context, account string, cutoff time.Time) (int, error) {
+	if err := t.ensureHead(ctx, account); err != nil {
+		return 0, err
+	}
+	n, cursor := 0, ""
+	for {
+		page, err := t.store.List(ctx, KindIntent, account, store.ListOptions{After: cursor, Limit: 100})
+		if err != nil {
+			return n, fmt.Errorf("audit: recover: %w", err)
+		}
+		for _, rec := range page.Records {
+			var e Event
+			if err := json.Unmarshal(rec.Data, &e); err != nil {
+				return n, fmt.Errorf("audit: recover: decode intent %s: %w", rec.Key, err)
+			}
+			if !e.Time.Before(cutoff) {
+				return n, nil // keys sort by begin time
+			}
+			e.Outcome, e.ErrorCode = OutcomeUnknown, ErrorInterrupted
+			err := t.store.InTx(ctx, func(tx store.Tx) error {
+				// The head first, as appends lock it before the intents
+				// they resolve; then whoever deletes the intent records
+				// it, and a recoverer that finds it gone rolls back.
+				if _, err := extend(ctx, tx, []*appendReq{{event: e}}, make([]Event, 1), make([]store.Record, 1), tip{}, false); err != nil {
+					return err
+				}
+				return tx.Delete(ctx, KindIntent, account, rec.Key)
+			})
+			switch {
+			case err == nil:
+				n++
+			case !errors.Is(err, store.ErrNotFound):
+				return n, fmt.Errorf("audit: recover: %w", err)
+			}
+		}
+		if page.Next == "" {
+			return n, nil
+		}
+		cursor = page.Next
+	}
 }
 
 // Filter selects events for Lookup. Zero fields match everything.

@@ -382,3 +382,99 @@ func TestTrailsSharingAStore(t *testing.T) {
 		}
 	})
 }
+
+// TestIntents: a change noted with Begin is recorded once, by AppendFor
+// or, if that never happens, by Recover (with outcome Unknown), even when
+// several trails recover at once.
+func TestIntents(t *testing.T) {
+	const acct = "123456789012"
+	backends(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		tr := NewTrail(st, nil)
+		begin := func(name string) Intent {
+			t.Helper()
+			e := event("CreateWorkloadIdentity", "")
+			e.Resource, e.RequestID = name, "req-"+name
+			in, err := tr.Begin(ctx, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return in
+		}
+		intents := func() int {
+			t.Helper()
+			n, err := st.Count(ctx, KindIntent, acct)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+
+		done := begin("done")
+		e := event("CreateWorkloadIdentity", "")
+		e.Resource = "done"
+		if _, err := tr.AppendFor(ctx, done, e); err != nil {
+			t.Fatal(err)
+		}
+		if n := intents(); n != 0 {
+			t.Fatalf("%d intents left after AppendFor, want 0", n)
+		}
+		other := e
+		other.Account = "999999999999"
+		if _, err := tr.AppendFor(ctx, begin("mismatch"), other); err == nil {
+			t.Fatal("AppendFor accepted an event of another account than its intent")
+		}
+
+		for _, name := range []string{"a", "b", "c", "d"} {
+			begin(name)
+		}
+		if n, err := tr.Recover(ctx, acct, time.Now().Add(-time.Minute)); err != nil || n != 0 {
+			t.Fatalf("Recover before the intents began = %d, %v; want 0", n, err)
+		}
+		// Four trails (replicas) recover the five abandoned intents at once.
+		var (
+			wg    sync.WaitGroup
+			mu    sync.Mutex
+			total int
+		)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n, err := NewTrail(st, nil).Recover(ctx, acct, time.Now().Add(time.Second))
+				if err != nil {
+					t.Errorf("Recover: %v", err)
+				}
+				mu.Lock()
+				total += n
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if total != 5 || intents() != 0 {
+			t.Fatalf("recovered %d intents, %d left; want 5 and 0", total, intents())
+		}
+		got, _, err := tr.Lookup(ctx, acct, Filter{Outcome: OutcomeUnknown}, 0, 100)
+		if err != nil || len(got) != 5 {
+			t.Fatalf("Unknown records: %d, %v; want 5", len(got), err)
+		}
+		names := map[string]bool{}
+		for _, e := range got {
+			if e.ErrorCode != ErrorInterrupted || e.Operation != "CreateWorkloadIdentity" || e.RequestID != "req-"+e.Resource {
+				t.Fatalf("recovered record %+v", e)
+			}
+			names[e.Resource] = true
+		}
+		if len(names) != 5 {
+			t.Fatalf("recovered %v, want each of mismatch, a, b, c, d once", names)
+		}
+		// The trail that appends next finds the head moved by the others.
+		if _, err := tr.Append(ctx, event("GetResourceApiKey", "w")); err != nil {
+			t.Fatal(err)
+		}
+		rep, err := tr.Verify(ctx, acct)
+		if err != nil || !rep.OK() || rep.Events != 7 {
+			t.Fatalf("verify = %+v, %v; want 7 intact events", rep, err)
+		}
+	})
+}

@@ -135,7 +135,7 @@ func newAuditLookupCmd() *cobra.Command {
 	fl.StringVar(&f.User, "user", "", "only events for this end user")
 	fl.StringVar(&f.Provider, "provider", "", "only events of this credential provider")
 	fl.StringVar(&f.Operation, "operation", "", "only this operation (e.g. GetResourceOauth2Token)")
-	fl.StringVar(&f.Outcome, "outcome", "", "only Success, Denied or Failed")
+	fl.StringVar(&f.Outcome, "outcome", "", "only Success, Denied, Failed or Unknown (a change interrupted before its outcome was recorded)")
 	fl.IntVar(&max, "max-results", 50, "most events to print")
 	fl.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd

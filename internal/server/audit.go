@@ -133,33 +133,51 @@ func (s *Server) serveAudited(w http.ResponseWriter, r *http.Request, body []byt
 	}
 	ctx, details := audit.WithDetails(r.Context())
 	r = r.WithContext(ctx)
-	buf := &bufferedResponse{header: http.Header{}}
-	serve(buf, r)
-
 	p, _ := principal.From(ctx)
-	code := ""
-	if buf.status >= 300 {
-		code = buf.errorCode()
-	}
-	resource := details.Resource
-	if resource == "" && info.service == restService {
-		resource = resourceName(body)
-	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
+	}
+	ev := audit.Event{
+		Account: p.AccountID, Principal: p.ARN, AccessKeyID: p.AccessKeyID,
+		Service: info.service, Operation: info.operation,
+		RequestID: awsproto.RequestID(ctx), SourceIP: host,
+	}
+	if info.service == restService {
+		ev.Resource = resourceName(body)
+	}
+	// A change is announced before it is made, so that a process killed
+	// between the change and its record still leaves a record (Recover).
+	// A vend needs no such note: its credential is released only once the
+	// record is stored.
+	var intent audit.Intent
+	change := !tokenOperations[info.operation]
+	if change {
+		if intent, err = s.audit.Begin(ctx, ev); err != nil {
+			writeErr(w, r, awserr.Internal(err))
+			return
+		}
+	}
+	buf := &bufferedResponse{header: http.Header{}}
+	serve(buf, r)
+
+	if buf.status >= 300 {
+		ev.ErrorCode = buf.errorCode()
+	}
+	ev.Outcome = outcome(buf.status, ev.ErrorCode)
+	ev.Workload, ev.User, ev.Provider = details.Workload, details.User, details.Provider
+	if details.Resource != "" {
+		ev.Resource = details.Resource
 	}
 	// The change, if any, is committed by now: a client hanging up must not
 	// cost its audit record, so the append outlives the request (bounded).
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditAppendTimeout)
 	defer cancel()
-	_, err = s.audit.Append(actx, audit.Event{
-		Account: p.AccountID, Principal: p.ARN, AccessKeyID: p.AccessKeyID,
-		Service: info.service, Operation: info.operation,
-		Outcome: outcome(buf.status, code), ErrorCode: code,
-		Workload: details.Workload, User: details.User, Provider: details.Provider, Resource: resource,
-		RequestID: awsproto.RequestID(ctx), SourceIP: host,
-	})
+	if change {
+		_, err = s.audit.AppendFor(actx, intent, ev)
+	} else {
+		_, err = s.audit.Append(actx, ev)
+	}
 	if err != nil {
 		writeErr(w, r, awserr.Internal(err))
 		return

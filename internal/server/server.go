@@ -243,6 +243,44 @@ func (s *Server) sweepExpired(ctx context.Context, every time.Duration) {
 	}
 }
 
+// intentGrace is how long a change may take from its audit intent to its
+// record (the handler, then an append bounded by auditAppendTimeout)
+// before Recover takes the intent as abandoned; intentSweepInterval is
+// how often each replica looks for such intents.
+const (
+	intentGrace         = 5 * time.Minute
+	intentSweepInterval = time.Minute
+)
+
+// recoverIntents records the changes a killed process left unrecorded
+// (audit.Trail.Recover), at start and then every interval, until ctx
+// ends. Replicas may all do it: each intent is recorded once.
+func (s *Server) recoverIntents(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := s.RecoverAuditIntents(ctx, s.now().Add(-intentGrace)); err != nil && ctx.Err() == nil {
+			s.log.Warn("recording interrupted changes", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RecoverAuditIntents records, with outcome Unknown, the changes of the
+// account begun before cutoff whose audit records were never written
+// (the process was killed between the change and its record).
+func (s *Server) RecoverAuditIntents(ctx context.Context, cutoff time.Time) error {
+	n, err := s.audit.Recover(ctx, s.Info.AccountID, cutoff)
+	if n > 0 {
+		s.log.Warn("recorded changes whose outcome was never recorded", slog.Int("count", n))
+	}
+	return err
+}
+
 // PublicURL is the base URL the server advertises.
 func (s *Server) PublicURL() string { return s.publicURL }
 
@@ -281,6 +319,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	sweepCtx, stopSweep := context.WithCancel(ctx)
 	defer stopSweep()
 	go s.sweepExpired(sweepCtx, sweepInterval)
+	go s.recoverIntents(sweepCtx, intentSweepInterval)
 	select {
 	case err := <-errc:
 		return err
