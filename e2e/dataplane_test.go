@@ -179,8 +179,7 @@ func (x *vendEnv) fetch(hc *http.Client, method, target string, form url.Values)
 // metrics returns the server's Prometheus exposition.
 func (x *vendEnv) metrics() string {
 	x.t.Helper()
-	p := x.fetch(http.DefaultClient, http.MethodGet, x.env.URL+"/metrics", nil)
-	return p.body
+	return servertest.MetricsText(x.t, x.env.URL)
 }
 
 // noFollow is a browser that stops at the first redirect.

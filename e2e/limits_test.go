@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"errors"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -50,12 +48,7 @@ func TestTokenRateLimitAndMetrics(t *testing.T) {
 		}
 	}
 
-	resp, err := http.Get(env.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	body := servertest.MetricsText(t, env.URL)
 	for _, want := range []string{
 		`agentcore_throttled_requests_total{class="token"} 1`,
 		`agentcore_requests_total{operation="GetWorkloadAccessToken",service="bedrock-agentcore",status="200"} 2`,
@@ -64,7 +57,7 @@ func TestTokenRateLimitAndMetrics(t *testing.T) {
 		`agentcore_credential_vends_total{operation="GetWorkloadAccessToken"} 2`,
 		`agentcore_request_duration_seconds_count{operation="ListWorkloadIdentities",service="bedrock-agentcore"} 5`,
 	} {
-		if !strings.Contains(string(body), want) {
+		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
-	"io"
 	"log/slog"
 	"math"
-	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -217,16 +215,7 @@ func newTestKEK(t *testing.T) seal.KEKProvider {
 
 func wantMetric(t *testing.T, base, line string) {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(body), line) {
+	if !strings.Contains(servertest.MetricsText(t, base), line) {
 		t.Errorf("%s/metrics lacks %q", base, line)
 	}
 }

@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -104,13 +103,7 @@ func TestWorkloadTokenForUserJWT(t *testing.T) {
 			t.Errorf("jku/x5u were followed: the attacker's provider was contacted %d times", n)
 		}
 
-		resp, err := http.Get(x.env.URL + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		metrics, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if !strings.Contains(string(metrics), `agentcore_jwks_fetches_total{outcome="success"}`) {
+		if !strings.Contains(servertest.MetricsText(t, x.env.URL), `agentcore_jwks_fetches_total{outcome="success"}`) {
 			t.Error("/metrics does not count the inbound JWKS fetch")
 		}
 

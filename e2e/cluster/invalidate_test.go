@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"regexp"
 	"strconv"
 	"testing"
@@ -15,6 +13,8 @@ import (
 	dp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcore"
 	dptypes "github.com/aws/aws-sdk-go-v2/service/bedrockagentcore/types"
 	cp "github.com/aws/aws-sdk-go-v2/service/bedrockagentcorecontrol"
+
+	"github.com/agentcore-identity/agentcore/internal/servertest"
 )
 
 // invalidationBound is how long a delete through one replica may take to
@@ -152,20 +152,11 @@ func waitMetric(ctx context.Context, t *testing.T, base, name string, ok func(fl
 }
 
 func scrape(ctx context.Context, base string, re *regexp.Regexp) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	body, err := servertest.Metrics(ctx, base)
 	if err != nil {
 		return "", err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	m := re.FindSubmatch(body)
+	m := re.FindStringSubmatch(body)
 	if m == nil {
 		return "", fmt.Errorf("no sample in %d bytes", len(body))
 	}
