@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -199,5 +200,28 @@ func TestFillOrderIsAddressOrder(t *testing.T) {
 	rec, _ := tokenRecord("123456789012", 0, make([]byte, 280))
 	if len(rec.Data) < 500 || len(rec.Data) > 800 {
 		t.Errorf("filler document is %d bytes, want about 600 like a vault token record", len(rec.Data))
+	}
+}
+
+func TestCeiling(t *testing.T) {
+	res := func(reqs, cores float64) *loadgen.Result {
+		return &loadgen.Result{Throughput: reqs, CPUSelf: cores}
+	}
+	sign, bare, audit := res(10000, 2), res(40000, 2), res(20000, 1) // 200, 50, 50 µs of CPU each
+	for _, tc := range []struct {
+		name   string
+		goal   *loadgen.Result
+		floors map[string]*loadgen.Result
+		want   float64
+	}{
+		{"signature over signature and HTTP", sign, map[string]*loadgen.Result{"sign": sign, "bare": bare}, 0.8},
+		{"HTTP over HTTP and audit", bare, map[string]*loadgen.Result{"bare": bare, "audit": audit}, 0.5},
+		{"HTTP alone", bare, map[string]*loadgen.Result{"bare": bare}, 1},
+		{"a floor without CPU", sign, map[string]*loadgen.Result{"sign": sign, "bare": res(40000, 0)}, 0},
+		{"no requests", res(0, 2), map[string]*loadgen.Result{"x": res(0, 2)}, 0},
+	} {
+		if got := ceiling(tc.goal, tc.floors); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("%s: ceiling = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -22,8 +22,9 @@ import (
 
 // BenchmarkVendAPIKey is one cached GetResourceApiKey through the server's
 // handler, without a network: request log, SigV4, store reads, the audit
-// append and the response. One caller, so every audit commit holds one
-// event and allocs/op is the request path's own.
+// append and the response. With one caller ("serial") every audit commit
+// holds one event and allocs/op is the request path's own; "parallel"
+// has the audit commits batch as under load.
 func BenchmarkVendAPIKey(b *testing.B) {
 	env := servertest.Start(b, servertest.Options{SQLitePath: b.TempDir() + "/bench.db", Configure: func(c *config.Config) {
 		c.RateLimits.TokenRequestsPerSecond = 0 // measure the server, not the limiter
@@ -65,7 +66,18 @@ func BenchmarkVendAPIKey(b *testing.B) {
 	}
 	vend() // warm the caches
 	b.ReportAllocs()
-	for b.Loop() {
-		vend()
-	}
+	b.Run("serial", func(b *testing.B) {
+		for b.Loop() {
+			vend()
+		}
+	})
+	// Sixteen callers, as bench/load's closed loop: audit commits batch.
+	b.Run("parallel", func(b *testing.B) {
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				vend()
+			}
+		})
+	})
 }
