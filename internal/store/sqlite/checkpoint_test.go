@@ -11,8 +11,8 @@ import (
 	"github.com/agentcore-identity/agentcore/internal/store"
 )
 
-// TestCheckpointer: commits do not checkpoint (the writer's automatic
-// checkpoint is off), yet what they wrote reaches the database file
+// TestCheckpointer: commits do not checkpoint before the WAL holds
+// writerCheckpointFrames, yet what they wrote reaches the database file
 // shortly afterwards, moved there by the background checkpointer.
 func TestCheckpointer(t *testing.T) {
 	ctx := t.Context()
@@ -30,11 +30,11 @@ func TestCheckpointer(t *testing.T) {
 	if err := s.writer.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil {
 		t.Fatal(err)
 	}
-	if auto != 0 {
-		t.Fatalf("writer wal_autocheckpoint = %d, want 0 (checkpoints belong to the checkpointer)", auto)
+	if auto != writerCheckpointFrames {
+		t.Fatalf("writer wal_autocheckpoint = %d, want %d", auto, writerCheckpointFrames)
 	}
 	before := fileSize(t, path)
-	// 200 commits of 8 KiB: fewer WAL frames than SQLite's default
+	// 200 commits of 8 KiB: far fewer WAL frames than the writer's
 	// automatic threshold, so only the checkpointer can move them.
 	data := bytes.Repeat([]byte("x"), 8<<10)
 	for i := range 200 {
@@ -62,4 +62,35 @@ func fileSize(t *testing.T, path string) int64 {
 		t.Fatal(err)
 	}
 	return fi.Size()
+}
+
+// TestWALStaysBounded: under a steady stream of commits the WAL still
+// starts over, so its file stays near writerCheckpointFrames pages.
+func TestWALStaysBounded(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "agentcore.db")
+	s, err := Open(ctx, Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	// Each commit writes a few pages: together far more frames than the
+	// bound, with no pause for the WAL to drain.
+	data := bytes.Repeat([]byte("y"), 8<<10)
+	const commits = 4000
+	for i := range commits {
+		if _, err := s.Create(ctx, store.Record{Kind: "k", Account: "a", Key: fmt.Sprint(i), Data: data}, store.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	frame := int64(4096 + 24)
+	written := int64(commits) * 3 * frame
+	limit := int64(writerCheckpointFrames)*frame + written/4
+	if got := fileSize(t, path+"-wal"); got > limit {
+		t.Fatalf("WAL is %d bytes after %d commits (about %d bytes of frames), want ≤ %d: it never started over", got, commits, written, limit)
+	}
 }

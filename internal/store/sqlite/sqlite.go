@@ -149,7 +149,7 @@ func (s *Store) openFile(path string, log *slog.Logger) error {
 
 	w := cloneValues(common)
 	w.Set("_txlock", "immediate")
-	w.Add("_pragma", "wal_autocheckpoint(0)") // see checkpoint.go
+	w.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerCheckpointFrames)) // see checkpoint.go
 	writer, err := sql.Open("sqlite", fileDSN(abs, w))
 	if err != nil {
 		return fmt.Errorf("sqlite: open %s: %w", path, err)
