@@ -107,7 +107,17 @@ type Trail struct {
 type tip struct {
 	head
 	version int64
+	// skip counts the commits that go straight to the locked update:
+	// after another writer moved the head, the swap would most likely
+	// fail again (replicas taking turns on one chain) and cost a round
+	// trip for nothing.
+	skip int
 }
+
+// swapBackoff is how many commits of an account skip the swap after one
+// failed: under contention one commit in swapBackoff+1 pays for a failed
+// swap, and without it the swap resumes soon.
+const swapBackoff = 32
 
 // NewTrail builds a trail over st.
 func NewTrail(st store.Store, now func() time.Time, sinks ...Sink) *Trail {
@@ -342,7 +352,10 @@ func extend(ctx context.Context, tx store.Tx, reqs []*appendReq, linked []Event,
 	}
 	var next tip
 	swapped := false
-	if ok {
+	switch {
+	case ok && known.skip > 0:
+		next.skip = known.skip - 1
+	case ok:
 		h, data, err := chain(known.head)
 		if err != nil {
 			return tip{}, err
@@ -351,7 +364,9 @@ func extend(ctx context.Context, tx store.Tx, reqs []*appendReq, linked []Event,
 		switch {
 		case err == nil:
 			next, swapped = tip{head: h, version: v}, true
-		case !errors.Is(err, store.ErrConflict):
+		case errors.Is(err, store.ErrConflict):
+			next.skip = swapBackoff
+		default:
 			return tip{}, err
 		}
 	}

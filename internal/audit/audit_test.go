@@ -338,14 +338,45 @@ func (t countingTx) Update(ctx context.Context, kind, account, key string, fn st
 
 // TestTrailsSharingAStore: two trails on one store, as two replicas (or
 // a server and an admin command) are, extend one chain. Each trail writes
-// the head without reading it while it is the only writer, and relinks
-// from the stored head when the other one moved it.
+// the head without reading it while it is the only writer, relinks from
+// the stored head when the other one moved it, and after such a conflict
+// goes straight to the locked update for swapBackoff commits.
 func TestTrailsSharingAStore(t *testing.T) {
+	order := "aaaab" + strings.Repeat("a", swapBackoff+3) + "babbb"
+	// The expected head writes, commit by commit.
+	type state struct {
+		tip   bool // has committed before
+		stale bool // the other trail appended since
+		skip  int
+	}
+	var wantUpdates, wantSwaps, wantConflicts int
+	trails := map[rune]*state{'a': {}, 'b': {}}
+	for _, who := range order {
+		st := trails[who]
+		switch {
+		case !st.tip:
+			wantUpdates++
+		case st.skip > 0:
+			wantUpdates++
+			st.skip--
+		case st.stale:
+			wantConflicts++
+			wantUpdates++
+			st.skip = swapBackoff
+		default:
+			wantSwaps++
+		}
+		st.tip, st.stale = true, false
+		for other, o := range trails {
+			if other != who {
+				o.stale = true
+			}
+		}
+	}
 	backends(t, func(t *testing.T, st store.Store) {
 		ctx := context.Background()
 		cs := &countingStore{Store: st}
 		a, b := NewTrail(cs, nil), NewTrail(cs, nil)
-		order := "aaaabababbbbaab"
 		for i, who := range order {
 			tr := a
 			if who == 'b' {
@@ -363,24 +394,16 @@ func TestTrailsSharingAStore(t *testing.T) {
 		if err != nil || !rep.OK() || rep.Events != int64(len(order)) {
 			t.Fatalf("verify = %+v, %v; want %d intact events", rep, err, len(order))
 		}
-		// Per trail, the first append reads the head (Update); so does
-		// each append that follows one by the other trail (after a failed
-		// Swap). Every other append is one Swap.
-		var wantUpdates, wantConflicts int
-		for i := range order {
-			switch {
-			case i == 0 || (order[i] == 'b' && !strings.ContainsRune(order[:i], 'b')):
-				wantUpdates++
-			case order[i] != order[i-1]:
-				wantUpdates++
-				wantConflicts++
-			}
-		}
-		if cs.updates != wantUpdates || cs.swapConflicts != wantConflicts || cs.swaps != len(order)-wantUpdates {
+		if cs.updates != wantUpdates || cs.swaps != wantSwaps || cs.swapConflicts != wantConflicts {
 			t.Fatalf("head writes: %d updates, %d swaps, %d failed swaps; want %d, %d, %d",
-				cs.updates, cs.swaps, cs.swapConflicts, wantUpdates, len(order)-wantUpdates, wantConflicts)
+				cs.updates, cs.swaps, cs.swapConflicts, wantUpdates, wantSwaps, wantConflicts)
 		}
 	})
+	// The order must exercise every path: swaps, a conflict, the
+	// backoff, and swaps resuming after it.
+	if wantSwaps < 5 || wantConflicts < 2 || wantUpdates < swapBackoff {
+		t.Fatalf("order %q exercises too little: %d swaps, %d conflicts, %d updates", order, wantSwaps, wantConflicts, wantUpdates)
+	}
 }
 
 // TestIntents: a change noted with Begin is recorded once, by AppendFor
