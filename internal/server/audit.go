@@ -143,9 +143,6 @@ func (s *Server) serveAudited(w http.ResponseWriter, r *http.Request, body []byt
 		Service: info.service, Operation: info.operation,
 		RequestID: awsproto.RequestID(ctx), SourceIP: host,
 	}
-	if info.service == restService {
-		ev.Resource = resourceName(body)
-	}
 	// A change is announced before it is made, so that a process killed
 	// between the change and its record still leaves a record (Recover).
 	// A vend needs no such note: its credential is released only once the
@@ -153,6 +150,9 @@ func (s *Server) serveAudited(w http.ResponseWriter, r *http.Request, body []byt
 	var intent audit.Intent
 	change := !tokenOperations[info.operation]
 	if change {
+		if info.service == restService {
+			ev.Resource = resourceName(body) // the intent names its subject
+		}
 		if intent, err = s.audit.Begin(ctx, ev); err != nil {
 			writeErr(w, r, awserr.Internal(err))
 			return
@@ -166,8 +166,11 @@ func (s *Server) serveAudited(w http.ResponseWriter, r *http.Request, body []byt
 	}
 	ev.Outcome = outcome(buf.status, ev.ErrorCode)
 	ev.Workload, ev.User, ev.Provider = details.Workload, details.User, details.Provider
-	if details.Resource != "" {
+	switch {
+	case details.Resource != "":
 		ev.Resource = details.Resource
+	case !change && info.service == restService:
+		ev.Resource = resourceName(body)
 	}
 	// The change, if any, is committed by now: a client hanging up must not
 	// cost its audit record, so the append outlives the request (bounded).

@@ -224,6 +224,20 @@ const sweepInterval = 5 * time.Minute
 // sweepExpired deletes expired records until ctx ends. Every replica
 // sweeps; deleting is idempotent.
 func (s *Server) sweepExpired(ctx context.Context, every time.Duration) {
+	periodically(ctx, every, func(ctx context.Context) {
+		n, err := s.store.DeleteExpired(ctx)
+		if err != nil {
+			s.log.Warn("sweeping expired records", slog.String("error", err.Error()))
+			return
+		}
+		if n > 0 {
+			s.log.Debug("swept expired records", slog.Int("count", n))
+		}
+	})
+}
+
+// periodically calls fn every interval until ctx ends.
+func periodically(ctx context.Context, every time.Duration, fn func(context.Context)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -231,14 +245,7 @@ func (s *Server) sweepExpired(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			n, err := s.store.DeleteExpired(ctx)
-			if err != nil {
-				s.log.Warn("sweeping expired records", slog.String("error", err.Error()))
-				continue
-			}
-			if n > 0 {
-				s.log.Debug("swept expired records", slog.Int("count", n))
-			}
+			fn(ctx)
 		}
 	}
 }
@@ -256,18 +263,13 @@ const (
 // (audit.Trail.Recover), at start and then every interval, until ctx
 // ends. Replicas may all do it: each intent is recorded once.
 func (s *Server) recoverIntents(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
+	sweep := func(ctx context.Context) {
 		if err := s.RecoverAuditIntents(ctx, s.now().Add(-intentGrace)); err != nil && ctx.Err() == nil {
 			s.log.Warn("recording interrupted changes", slog.String("error", err.Error()))
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
+	sweep(ctx)
+	periodically(ctx, every, sweep)
 }
 
 // RecoverAuditIntents records, with outcome Unknown, the changes of the
