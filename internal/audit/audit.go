@@ -9,7 +9,6 @@ package audit
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -20,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/agentcore-identity/agentcore/internal/store"
 )
@@ -196,10 +197,7 @@ func (t *Trail) append(ctx context.Context, e Event, intent string) (Event, erro
 	if e.Account == "" || e.Operation == "" || e.Outcome == "" {
 		return Event{}, errors.New("audit: event needs account, operation and outcome")
 	}
-	if e.Time.IsZero() {
-		e.Time = t.now()
-	}
-	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	e.Time = t.stamp(e.Time)
 	if err := t.ensureHead(ctx, e.Account); err != nil {
 		return Event{}, err
 	}
@@ -235,6 +233,15 @@ func (t *Trail) append(ctx context.Context, e Event, intent string) (Event, erro
 		_ = s.Write(ctx, req.event) // best effort: the store is the record of truth
 	}
 	return req.event, nil
+}
+
+// stamp is the time an event records: tm, or now when tm is zero, in UTC
+// to the microsecond (what both stores keep).
+func (t *Trail) stamp(tm time.Time) time.Time {
+	if tm.IsZero() {
+		tm = t.now()
+	}
+	return tm.UTC().Truncate(time.Microsecond)
 }
 
 type appendReq struct {
@@ -445,17 +452,10 @@ func (t *Trail) Begin(ctx context.Context, e Event) (Intent, error) {
 	if e.Account == "" || e.Operation == "" {
 		return Intent{}, errors.New("audit: intent needs account and operation")
 	}
-	if e.Time.IsZero() {
-		e.Time = t.now()
-	}
-	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	e.Time = t.stamp(e.Time)
 	e.Outcome, e.Seq, e.PrevHash, e.Hash = "", 0, "", ""
-	var id [16]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return Intent{}, fmt.Errorf("audit: intent id: %w", err)
-	}
 	// Time first, so that the keys list in the order changes began.
-	key := e.Time.Format("20060102T150405.000000Z") + "-" + hex.EncodeToString(id[:])
+	key := e.Time.Format("20060102T150405.000000Z") + "-" + uuid.NewString()
 	data, err := json.Marshal(e)
 	if err != nil {
 		return Intent{}, fmt.Errorf("audit: intent: %w", err)
@@ -484,41 +484,57 @@ func (t *Trail) Recover(ctx context.Context, account string, cutoff time.Time) (
 	if err := t.ensureHead(ctx, account); err != nil {
 		return 0, err
 	}
-	n, cursor := 0, ""
+	n := 0
+	err := t.walk(ctx, KindIntent, account, "", func(rec store.Record) (bool, error) {
+		var e Event
+		if err := json.Unmarshal(rec.Data, &e); err != nil {
+			return false, fmt.Errorf("decode intent %s: %w", rec.Key, err)
+		}
+		if !e.Time.Before(cutoff) {
+			return false, nil // keys sort by begin time
+		}
+		e.Outcome, e.ErrorCode = OutcomeUnknown, ErrorInterrupted
+		err := t.store.InTx(ctx, func(tx store.Tx) error {
+			// The head first, as appends lock it before the intents
+			// they resolve; then whoever deletes the intent records
+			// it, and a recoverer that finds it gone rolls back.
+			if _, err := extend(ctx, tx, []*appendReq{{event: e}}, make([]Event, 1), make([]store.Record, 1), tip{}, false); err != nil {
+				return err
+			}
+			return tx.Delete(ctx, KindIntent, account, rec.Key)
+		})
+		switch {
+		case err == nil:
+			n++
+		case !errors.Is(err, store.ErrNotFound):
+			return false, err
+		}
+		return true, nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("audit: recover: %w", err)
+	}
+	return n, nil
+}
+
+// walk calls fn with each live record of kind in account whose key
+// follows after, in key order, a page at a time, until fn returns false
+// or an error (which walk returns).
+func (t *Trail) walk(ctx context.Context, kind, account, after string, fn func(store.Record) (bool, error)) error {
 	for {
-		page, err := t.store.List(ctx, KindIntent, account, store.ListOptions{After: cursor, Limit: 100})
+		page, err := t.store.List(ctx, kind, account, store.ListOptions{After: after, Limit: 500})
 		if err != nil {
-			return n, fmt.Errorf("audit: recover: %w", err)
+			return err
 		}
 		for _, rec := range page.Records {
-			var e Event
-			if err := json.Unmarshal(rec.Data, &e); err != nil {
-				return n, fmt.Errorf("audit: recover: decode intent %s: %w", rec.Key, err)
-			}
-			if !e.Time.Before(cutoff) {
-				return n, nil // keys sort by begin time
-			}
-			e.Outcome, e.ErrorCode = OutcomeUnknown, ErrorInterrupted
-			err := t.store.InTx(ctx, func(tx store.Tx) error {
-				// The head first, as appends lock it before the intents
-				// they resolve; then whoever deletes the intent records
-				// it, and a recoverer that finds it gone rolls back.
-				if _, err := extend(ctx, tx, []*appendReq{{event: e}}, make([]Event, 1), make([]store.Record, 1), tip{}, false); err != nil {
-					return err
-				}
-				return tx.Delete(ctx, KindIntent, account, rec.Key)
-			})
-			switch {
-			case err == nil:
-				n++
-			case !errors.Is(err, store.ErrNotFound):
-				return n, fmt.Errorf("audit: recover: %w", err)
+			if more, err := fn(rec); err != nil || !more {
+				return err
 			}
 		}
 		if page.Next == "" {
-			return n, nil
+			return nil
 		}
-		cursor = page.Next
+		after = page.Next
 	}
 }
 
@@ -549,32 +565,29 @@ func (t *Trail) Lookup(ctx context.Context, account string, f Filter, after int6
 		limit = 50
 	}
 	var out []Event
+	var next int64
 	cursor := ""
 	if after > 0 {
 		cursor = seqKey(after)
 	}
-	for {
-		page, err := t.store.List(ctx, KindEvent, account, store.ListOptions{After: cursor, Limit: 500})
-		if err != nil {
-			return nil, 0, fmt.Errorf("audit: lookup: %w", err)
+	err := t.walk(ctx, KindEvent, account, cursor, func(rec store.Record) (bool, error) {
+		var e Event
+		if err := json.Unmarshal(rec.Data, &e); err != nil {
+			return false, fmt.Errorf("decode event %s: %w", rec.Key, err)
 		}
-		for _, rec := range page.Records {
-			var e Event
-			if err := json.Unmarshal(rec.Data, &e); err != nil {
-				return nil, 0, fmt.Errorf("audit: decode event %s: %w", rec.Key, err)
-			}
-			if f.match(e) {
-				out = append(out, e)
-				if len(out) == limit {
-					return out, e.Seq, nil
-				}
+		if f.match(e) {
+			out = append(out, e)
+			if len(out) == limit {
+				next = e.Seq
+				return false, nil
 			}
 		}
-		if page.Next == "" {
-			return out, 0, nil
-		}
-		cursor = page.Next
+		return true, nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("audit: lookup: %w", err)
 	}
+	return out, next, nil
 }
 
 // Report is the result of Verify.
@@ -596,42 +609,43 @@ func (t *Trail) Verify(ctx context.Context, account string) (Report, error) {
 	var rep Report
 	prev := genesis
 	var seq int64
-	cursor := ""
 	fail := func(at int64, format string, args ...any) (Report, error) {
 		rep.BrokenAt, rep.Reason = at, fmt.Sprintf(format, args...)
 		return rep, nil
 	}
-	for {
-		page, err := t.store.List(ctx, KindEvent, account, store.ListOptions{After: cursor, Limit: 500})
+	// broken stops the walk at record seq, which does not chain.
+	broken := func(format string, args ...any) (bool, error) {
+		rep.BrokenAt, rep.Reason = seq, fmt.Sprintf(format, args...)
+		return false, nil
+	}
+	err := t.walk(ctx, KindEvent, account, "", func(rec store.Record) (bool, error) {
+		seq++
+		var e Event
+		if err := json.Unmarshal(rec.Data, &e); err != nil {
+			return broken("record %s does not decode", rec.Key)
+		}
+		if rec.Key != seqKey(seq) || e.Seq != seq {
+			return broken("expected record %d, found %s (seq %d): a record is missing or moved", seq, rec.Key, e.Seq)
+		}
+		if e.PrevHash != prev {
+			return broken("record %d does not link to record %d", seq, seq-1)
+		}
+		want, err := digest(e)
 		if err != nil {
-			return rep, fmt.Errorf("audit: verify: %w", err)
+			return false, err
 		}
-		for _, rec := range page.Records {
-			seq++
-			var e Event
-			if err := json.Unmarshal(rec.Data, &e); err != nil {
-				return fail(seq, "record %s does not decode", rec.Key)
-			}
-			if rec.Key != seqKey(seq) || e.Seq != seq {
-				return fail(seq, "expected record %d, found %s (seq %d): a record is missing or moved", seq, rec.Key, e.Seq)
-			}
-			if e.PrevHash != prev {
-				return fail(seq, "record %d does not link to record %d", seq, seq-1)
-			}
-			want, err := digest(e)
-			if err != nil {
-				return rep, err
-			}
-			if want != e.Hash {
-				return fail(seq, "record %d was modified (hash mismatch)", seq)
-			}
-			prev = e.Hash
-			rep.Events = seq
+		if want != e.Hash {
+			return broken("record %d was modified (hash mismatch)", seq)
 		}
-		if page.Next == "" {
-			break
-		}
-		cursor = page.Next
+		prev = e.Hash
+		rep.Events = seq
+		return true, nil
+	})
+	if err != nil {
+		return rep, fmt.Errorf("audit: verify: %w", err)
+	}
+	if !rep.OK() {
+		return rep, nil
 	}
 	rec, err := t.store.Get(ctx, KindHead, account, headKey)
 	if errors.Is(err, store.ErrNotFound) {
