@@ -16,16 +16,7 @@ import (
 // shortly afterwards, moved there by the background checkpointer.
 func TestCheckpointer(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "agentcore.db")
-	s, err := Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	s, path := openTemp(t)
 	var auto int
 	if err := s.writer.QueryRowContext(ctx, `PRAGMA wal_autocheckpoint`).Scan(&auto); err != nil {
 		t.Fatal(err)
@@ -55,6 +46,22 @@ func TestCheckpointer(t *testing.T) {
 	}
 }
 
+// openTemp opens a store on a new file, closed when the test ends.
+func openTemp(t *testing.T) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "agentcore.db")
+	s, err := Open(t.Context(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return s, path
+}
+
 func fileSize(t *testing.T, path string) int64 {
 	t.Helper()
 	fi, err := os.Stat(path)
@@ -68,16 +75,7 @@ func fileSize(t *testing.T, path string) int64 {
 // starts over, so its file stays near writerCheckpointFrames pages.
 func TestWALStaysBounded(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "agentcore.db")
-	s, err := Open(ctx, Options{Path: path})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
+	s, path := openTemp(t)
 	// Each commit writes a few pages: together far more frames than the
 	// bound, with no pause for the WAL to drain.
 	data := bytes.Repeat([]byte("y"), 8<<10)
