@@ -31,6 +31,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strings"
 	"time"
@@ -72,6 +73,17 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			return fmt.Errorf("cpu profile: %w", err)
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if o.trace != "" {
+		f, err := os.Create(o.trace)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return fmt.Errorf("execution trace: %w", err)
+		}
+		defer trace.Stop()
 	}
 	sfx := make([]byte, 4)
 	_, _ = rand.Read(sfx) // crypto/rand.Read never fails
@@ -169,7 +181,7 @@ type options struct {
 	credentials, profile               string
 	out                                string
 	json                               bool
-	cpuprofile, serverLog              string
+	cpuprofile, trace, serverLog       string
 }
 
 // allScenarios are the -scenarios names.
@@ -223,6 +235,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.out, "out", "", "also write the Markdown report to this file")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON instead of Markdown")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (client and in-process server)")
+	fs.StringVar(&o.trace, "trace", "", "write a Go execution trace of the whole run (go tool trace); keep -d short")
 	fs.StringVar(&o.serverLog, "server-log", "", "write the in-process server's request log here (default: discarded)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
