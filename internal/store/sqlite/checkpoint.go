@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -12,39 +13,54 @@ import (
 // past 1000 frames: it copies every page changed since the last one into
 // the database file and fsyncs the WAL and the file, and every caller
 // queued behind that commit (every vend waiting for its audit record)
-// waits for it. Measured under bench/load, such commits took 10–15 ms,
-// several times a second. So a checkpointer on a connection of its own
-// copies the WAL into the database shortly after writes, in PASSIVE mode,
-// which never blocks writers or readers.
+// waits for it. So a checkpointer on a connection of its own copies the
+// WAL into the database shortly after writes, in PASSIVE mode, which never
+// blocks writers or readers.
 //
 // A PASSIVE checkpoint beside the writer cannot start the WAL over,
 // though: the writer does that when it begins while the whole WAL is
-// copied, which under a steady write load never happens, so the WAL would
-// grow without end. The writer therefore keeps an automatic checkpoint,
-// at writerCheckpointFrames rather than 1000: by then the checkpointer has
-// copied nearly all of it, so that inline checkpoint has little left to
-// copy, runs a fourth as often, and lets the WAL start over.
+// copied, which under a steady write load never happens. An earlier
+// version left that to the writer's own automatic checkpoint, at 4096
+// frames; an execution trace of bench/load showed its fsyncs were then the
+// whole p99 tail of vends (78 of them in 20 s took 1–35 ms, inside the
+// commit). Now, once a PASSIVE checkpoint finds the WAL at restartFrames
+// or longer, the checkpointer holds the writer's only connection, so no
+// write transaction runs, and checkpoints in RESTART mode what the PASSIVE
+// one left (the frames of the last few milliseconds): writers wait for
+// that one short copy and its two fsyncs once per restartFrames frames,
+// not for one after every commit past the threshold. The writer keeps an
+// automatic checkpoint only as a backstop, far above restartFrames.
 
 // checkpointDelay is how long the checkpointer lets commits accumulate
 // before it checkpoints them: the pages a burst rewrites many times are
 // copied once, and an idle store is never woken.
 const checkpointDelay = 100 * time.Millisecond
 
-// writerCheckpointFrames is the writer's wal_autocheckpoint, in frames of
-// one page (16 MiB of 4 KiB pages): the most the WAL grows to.
-const writerCheckpointFrames = 4096
+// restartFrames is the WAL length, in frames of one page (16 MiB of 4 KiB
+// pages), at which the checkpointer starts the WAL over.
+const restartFrames = 4096
+
+// writerCheckpointFrames is the writer's wal_autocheckpoint: reached only
+// if restarts keep failing (a reader holding the WAL for seconds).
+const writerCheckpointFrames = 8 * restartFrames
+
+// restartWaitMS bounds how long a restart, while it keeps writers out,
+// waits for readers still using the WAL; one that gives up is retried
+// after the next commits.
+const restartWaitMS = 25
 
 type checkpointer struct {
 	db      *sql.DB
+	writer  *sql.DB // its one connection is the write gate
 	log     *slog.Logger
 	written chan struct{} // one pending signal: commits since the last run
 	stop    context.CancelFunc
 	done    chan struct{}
 }
 
-func startCheckpointer(db *sql.DB, log *slog.Logger) *checkpointer {
+func startCheckpointer(db, writer *sql.DB, log *slog.Logger) *checkpointer {
 	ctx, stop := context.WithCancel(context.Background())
-	c := &checkpointer{db: db, log: log, written: make(chan struct{}, 1), stop: stop, done: make(chan struct{})}
+	c := &checkpointer{db: db, writer: writer, log: log, written: make(chan struct{}, 1), stop: stop, done: make(chan struct{})}
 	go c.run(ctx)
 	return c
 }
@@ -82,11 +98,29 @@ func (c *checkpointer) run(ctx context.Context) {
 }
 
 func (c *checkpointer) checkpoint(ctx context.Context) error {
-	var busy, frames, copied int
-	if err := c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
-		return fmt.Errorf("passive checkpoint: %w", err)
+	frames, err := c.run1(ctx, "PASSIVE")
+	if err != nil || frames < restartFrames {
+		return err
 	}
-	return nil
+	// Holding the writer's only connection keeps write transactions out
+	// until the WAL is copied whole and no reader uses it; the next write
+	// then starts it over.
+	gate, err := c.writer.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("restart checkpoint: %w", err)
+	}
+	defer gate.Close()
+	_, err = c.run1(ctx, "RESTART")
+	return err
+}
+
+// run1 runs one checkpoint in mode and returns the WAL's length in frames.
+func (c *checkpointer) run1(ctx context.Context, mode string) (frames int, err error) {
+	var busy, copied int
+	if err := c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &frames, &copied); err != nil {
+		return 0, fmt.Errorf("%s checkpoint: %w", strings.ToLower(mode), err)
+	}
+	return frames, nil
 }
 
 // close stops the checkpointer and closes its connection; closing the

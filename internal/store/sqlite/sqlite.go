@@ -168,7 +168,9 @@ func (s *Store) openFile(path string, log *slog.Logger) error {
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
 
-	ck, err := sql.Open("sqlite", fileDSN(abs, common))
+	c := cloneValues(common)
+	c.Set("_busy_timeout", fmt.Sprint(restartWaitMS))
+	ck, err := sql.Open("sqlite", fileDSN(abs, c))
 	if err != nil {
 		_ = writer.Close()
 		_ = reader.Close()
@@ -180,7 +182,7 @@ func (s *Store) openFile(path string, log *slog.Logger) error {
 	}
 
 	s.writer, s.reader = writer, reader
-	s.ckpt = startCheckpointer(ck, log)
+	s.ckpt = startCheckpointer(ck, writer, log)
 	return nil
 }
 
