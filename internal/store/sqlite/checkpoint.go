@@ -40,13 +40,15 @@ const checkpointDelay = 100 * time.Millisecond
 // pages), at which the checkpointer starts the WAL over.
 const restartFrames = 4096
 
-// writerCheckpointFrames is the writer's wal_autocheckpoint: reached only
-// if restarts keep failing (a reader holding the WAL for seconds).
-const writerCheckpointFrames = 8 * restartFrames
+// writerCheckpointFrames is the writer's wal_autocheckpoint: a backstop,
+// reached only if the checkpointer stops keeping up.
+const writerCheckpointFrames = 16 * restartFrames
 
 // restartWaitMS bounds how long a restart, while it keeps writers out,
-// waits for readers still using the WAL; one that gives up is retried
-// after the next commits.
+// waits for readers still using the WAL. One that gives up is retried
+// only once the WAL has grown by another restartFrames: a reader holding
+// its snapshot for seconds then stalls writers for restartWaitMS a few
+// times, not after every burst of commits.
 const restartWaitMS = 25
 
 type checkpointer struct {
@@ -56,13 +58,22 @@ type checkpointer struct {
 	written chan struct{} // one pending signal: commits since the last run
 	stop    context.CancelFunc
 	done    chan struct{}
+
+	// Used only by the goroutine that checkpoints.
+	restartAt int // WAL length, in frames, that the next restart waits for
+	restarts  int // restarts tried, for tests
 }
 
 func startCheckpointer(db, writer *sql.DB, log *slog.Logger) *checkpointer {
 	ctx, stop := context.WithCancel(context.Background())
-	c := &checkpointer{db: db, writer: writer, log: log, written: make(chan struct{}, 1), stop: stop, done: make(chan struct{})}
+	c := newCheckpointer(db, writer, log)
+	c.stop = stop
 	go c.run(ctx)
 	return c
+}
+
+func newCheckpointer(db, writer *sql.DB, log *slog.Logger) *checkpointer {
+	return &checkpointer{db: db, writer: writer, log: log, written: make(chan struct{}, 1), done: make(chan struct{}), restartAt: restartFrames}
 }
 
 // wrote tells the checkpointer a write transaction committed. It never
@@ -98,8 +109,8 @@ func (c *checkpointer) run(ctx context.Context) {
 }
 
 func (c *checkpointer) checkpoint(ctx context.Context) error {
-	frames, err := c.run1(ctx, "PASSIVE")
-	if err != nil || frames < restartFrames {
+	_, frames, err := c.run1(ctx, "PASSIVE")
+	if err != nil || frames < c.restartAt {
 		return err
 	}
 	// Holding the writer's only connection keeps write transactions out
@@ -110,17 +121,27 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 		return fmt.Errorf("restart checkpoint: %w", err)
 	}
 	defer gate.Close()
-	_, err = c.run1(ctx, "RESTART")
+	c.restarts++
+	busy, _, err := c.run1(ctx, "RESTART")
+	switch {
+	case err != nil:
+	case busy:
+		c.restartAt = frames + restartFrames
+	default:
+		c.restartAt = restartFrames
+	}
 	return err
 }
 
-// run1 runs one checkpoint in mode and returns the WAL's length in frames.
-func (c *checkpointer) run1(ctx context.Context, mode string) (frames int, err error) {
-	var busy, copied int
-	if err := c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&busy, &frames, &copied); err != nil {
-		return 0, fmt.Errorf("%s checkpoint: %w", strings.ToLower(mode), err)
+// run1 runs one checkpoint in mode. It returns whether the checkpoint was
+// kept from completing (only RESTART waits, and gives up) and the WAL's
+// length in frames.
+func (c *checkpointer) run1(ctx context.Context, mode string) (busy bool, frames int, err error) {
+	var blocked, copied int
+	if err := c.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(`+mode+`)`).Scan(&blocked, &frames, &copied); err != nil {
+		return false, 0, fmt.Errorf("%s checkpoint: %w", strings.ToLower(mode), err)
 	}
-	return frames, nil
+	return blocked != 0, frames, nil
 }
 
 // close stops the checkpointer and closes its connection; closing the
