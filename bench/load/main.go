@@ -63,27 +63,26 @@ func main() {
 }
 
 func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
-	if o.cpuprofile != "" {
-		f, err := os.Create(o.cpuprofile)
+	for _, r := range []struct {
+		path, what string
+		start      func(io.Writer) error
+		stop       func()
+	}{
+		{o.cpuprofile, "cpu profile", pprof.StartCPUProfile, pprof.StopCPUProfile},
+		{o.trace, "execution trace", trace.Start, trace.Stop},
+	} {
+		if r.path == "" {
+			continue
+		}
+		f, err := os.Create(r.path)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
+		if err := r.start(f); err != nil {
+			return fmt.Errorf("%s: %w", r.what, err)
 		}
-		defer pprof.StopCPUProfile()
-	}
-	if o.trace != "" {
-		f, err := os.Create(o.trace)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := trace.Start(f); err != nil {
-			return fmt.Errorf("execution trace: %w", err)
-		}
-		defer trace.Stop()
+		defer r.stop()
 	}
 	sfx := make([]byte, 4)
 	_, _ = rand.Read(sfx) // crypto/rand.Read never fails

@@ -123,14 +123,14 @@ func (c *checkpointer) checkpoint(ctx context.Context) error {
 	defer gate.Close()
 	c.restarts++
 	busy, _, err := c.run1(ctx, "RESTART")
-	switch {
-	case err != nil:
-	case busy:
-		c.restartAt = frames + restartFrames
-	default:
-		c.restartAt = restartFrames
+	if err != nil {
+		return err
 	}
-	return err
+	c.restartAt = restartFrames
+	if busy {
+		c.restartAt += frames
+	}
+	return nil
 }
 
 // run1 runs one checkpoint in mode. It returns whether the checkpoint was

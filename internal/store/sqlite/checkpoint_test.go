@@ -119,6 +119,14 @@ func TestRestartBacksOff(t *testing.T) {
 
 	data := bytes.Repeat([]byte("z"), 8<<10)
 	key := 0
+	// write commits one record of three pages or more.
+	write := func() {
+		t.Helper()
+		key++
+		if _, err := s.Create(ctx, store.Record{Kind: "k", Account: "a", Key: fmt.Sprint(key), Data: data}, store.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	walFrames := func() int {
 		t.Helper()
 		_, n, err := c.run1(ctx, "PASSIVE")
@@ -135,10 +143,7 @@ func TestRestartBacksOff(t *testing.T) {
 				t.Fatalf("WAL short of %d frames after %d commits: it keeps starting over", want, key)
 			}
 			for range 100 {
-				key++
-				if _, err := s.Create(ctx, store.Record{Kind: "k", Account: "a", Key: fmt.Sprint(key), Data: data}, store.CreateOptions{}); err != nil {
-					t.Fatal(err)
-				}
+				write()
 			}
 		}
 	}
@@ -176,18 +181,14 @@ func TestRestartBacksOff(t *testing.T) {
 	grow(restartFrames / 2)
 	checkpoint(2)
 
-	// With the reader gone, write a restart's worth of frames (each
-	// commit writes three pages or more) without checkpointing between
-	// them: the reader kept the WAL from being copied whole, so no commit
+	// With the reader gone, write a restart's worth of frames without
+	// checkpointing between them: the reader kept the WAL from being copied whole, so no commit
 	// can start it over on its own.
 	if _, err := rc.ExecContext(ctx, `ROLLBACK`); err != nil {
 		t.Fatal(err)
 	}
 	for range restartFrames/3 + 100 {
-		key++
-		if _, err := s.Create(ctx, store.Record{Kind: "k", Account: "a", Key: fmt.Sprint(key), Data: data}, store.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		write()
 	}
 	checkpoint(3)
 	if c.restartAt != restartFrames {
