@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -255,10 +256,23 @@ type appendReq struct {
 // maxBatch bounds one group commit.
 const maxBatch = 256
 
+// joinYields is how many times the committer yields the processor before
+// it takes a batch. Measured with bench/load on 2 cores, a cached vend's
+// batches grew from 1.2 to about 3 events per transaction with 8, and
+// its throughput by about 30 %.
+const joinYields = 8
+
 // commitNext commits the oldest queued batch and reports whether events
 // queued meanwhile wait for the next one; if not, it ends the commit run.
 // Only the one goroutine that holds the run (committing) calls it.
 func (t *Trail) commitNext() (more bool) {
+	// Let the goroutines that are ready to run go first: under load they
+	// include handlers about to append, which then join this batch rather
+	// than each paying for a transaction of its own. With nothing else
+	// runnable a yield returns at once, so an idle trail waits no longer.
+	for range joinYields {
+		runtime.Gosched()
+	}
 	t.mu.Lock()
 	n := min(len(t.queue), maxBatch)
 	batch := t.queue[:n:n]
