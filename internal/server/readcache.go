@@ -13,6 +13,7 @@ import (
 	"github.com/agentcore-identity/agentcore/internal/store"
 	"github.com/agentcore-identity/agentcore/internal/store/readcache"
 	"github.com/agentcore-identity/agentcore/internal/sts"
+	"github.com/agentcore-identity/agentcore/internal/tokenvault"
 	"github.com/agentcore-identity/agentcore/internal/workload"
 )
 
@@ -24,13 +25,19 @@ import (
 // an admin command — must open the store with the same announcements
 // (OpenStore does).
 //
-// Left out on purpose: the token vault and OAuth2 sessions (written on the
-// hot path), audit records, access keys (internal/accesskeys caches them
+// The vault's tokens are in: a cached vend reads its token on every call
+// and writes it only when it is fetched or refreshed, so the reads far
+// outnumber the writes (and their announcements). The entries hold the
+// records as stored, secrets still sealed.
+//
+// Left out on purpose: OAuth2 sessions (written on every authorization
+// request), audit records, access keys (internal/accesskeys caches them
 // itself) and rate-limit buckets (not records).
 func CachedKinds() []string {
 	return []string{
 		workload.Kind,
 		credprovider.OAuth2Kind, credprovider.APIKeyKind,
+		tokenvault.M2MTokenKind, tokenvault.UserTokenKind,
 		runtime.Kind, runtime.NameKind,
 		sts.FederationKind, sts.IssuerKind,
 		signer.Kind,
