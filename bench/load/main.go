@@ -68,7 +68,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		start      func(io.Writer) error
 		stop       func()
 	}{
-		{o.cpuprofile, "cpu profile", pprof.StartCPUProfile, pprof.StopCPUProfile},
+		{o.wholeProfile(), "cpu profile", pprof.StartCPUProfile, pprof.StopCPUProfile},
 		{o.trace, "execution trace", trace.Start, trace.Stop},
 	} {
 		if r.path == "" {
@@ -181,6 +181,15 @@ type options struct {
 	out                                string
 	json                               bool
 	cpuprofile, trace, serverLog       string
+	profilePeak                        bool
+}
+
+// wholeProfile is the CPU profile of the whole run, if one is asked for.
+func (o options) wholeProfile() string {
+	if o.profilePeak {
+		return ""
+	}
+	return o.cpuprofile
 }
 
 // allScenarios are the -scenarios names.
@@ -234,6 +243,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.out, "out", "", "also write the Markdown report to this file")
 	fs.BoolVar(&o.json, "json", false, "print the report as JSON instead of Markdown")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (client and in-process server)")
+	fs.BoolVar(&o.profilePeak, "profile-peak", false, "limit -cpuprofile to each scenario's closed-loop run against our server, one file per scenario (FILE.<scenario>)")
 	fs.StringVar(&o.trace, "trace", "", "write a Go execution trace of the whole run (go tool trace); keep -d short")
 	fs.StringVar(&o.serverLog, "server-log", "", "write the in-process server's request log here (default: discarded)")
 	if err := fs.Parse(args); err != nil {
@@ -254,6 +264,8 @@ func parseFlags(args []string) (options, error) {
 		return o, fmt.Errorf("-store %q: sqlite or postgres", o.store)
 	case o.replicas < 1:
 		return o, errors.New("-replicas must be at least 1")
+	case o.profilePeak && o.cpuprofile == "":
+		return o, errors.New("-profile-peak needs -cpuprofile")
 	}
 	for _, s := range strings.Split(o.scenarios, ",") {
 		if s = strings.TrimSpace(s); s != "all" && !slices.Contains(allScenarios, s) {

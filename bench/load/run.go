@@ -7,7 +7,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/agentcore-identity/agentcore/bench/internal/loadgen"
@@ -74,7 +76,12 @@ func (b *bench) runScenario(ctx context.Context, s *site, sc scenario) error {
 		b.target(b.p99Name(sc.title), "< "+loadgen.Ms(p99Goal), "n/a ("+reason+")", loadgen.NA)
 		return nil
 	}
+	stopProfile, err := b.profilePeak(sc.key)
+	if err != nil {
+		return err
+	}
 	ours, err := b.measure(ctx, sc.title, b.closed(b.o.workers), request(s.conns, p.req))
+	stopProfile()
 	if err != nil {
 		return err
 	}
@@ -266,4 +273,26 @@ func serveBare(sample loadgen.Response) (string, func(), error) {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	return "http://" + ln.Addr().String(), func() { _ = srv.Close() }, nil
+}
+
+// profilePeak starts the CPU profile of scenario key's closed-loop run when
+// -profile-peak asks for it; the returned function stops it.
+func (b *bench) profilePeak(key string) (stop func(), err error) {
+	if !b.o.profilePeak {
+		return func() {}, nil
+	}
+	f, err := os.Create(b.o.cpuprofile + "." + key)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.log.Printf("cpu profile: %v", err)
+		}
+	}, nil
 }
