@@ -128,15 +128,21 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("paced %s: %+v", r.Variant, r.Result)
 		}
 	}
-	if len(rep.StoreSize) != 4 || rep.StoreSize[0].Variant != "500" || rep.StoreSize[1].Variant != "1,500" || rep.StoreSize[0].Result == nil {
+	// Two vends and the uncached vault read, each at both sizes.
+	if len(rep.StoreSize) != 6 || rep.StoreSize[0].Variant != "500" || rep.StoreSize[1].Variant != "1,500" || rep.StoreSize[0].Result == nil {
 		t.Errorf("store-size rows = %+v", rep.StoreSize)
+	}
+	for _, r := range rep.StoreSize[4:] {
+		if r.Scenario != vaultReadTitle || r.Result == nil || r.Result.Requests == 0 || r.Result.Errors != 0 {
+			t.Errorf("vault read row = %+v", r)
+		}
 	}
 	for _, tg := range rep.Targets {
 		if !strings.Contains("PASS MISS n/a", tg.Status) {
 			t.Errorf("target %q has status %q", tg.Name, tg.Status)
 		}
 	}
-	if len(rep.Targets) != 4 { // vs bare, p99, two store sizes
+	if len(rep.Targets) != 5 { // vs bare, p99, three store sizes
 		t.Errorf("targets = %+v", rep.Targets)
 	}
 	if md, err := os.ReadFile(o.out); err != nil || !bytes.Contains(md, []byte("| GetResourceApiKey (cached vend) | agentcore |")) {
