@@ -302,7 +302,8 @@ func newReport(o options, e *target.Env) *loadgen.Report {
 		},
 		Notes: []string{
 			"Client and server share the machine's CPUs (loopback, one process); every floor is measured the same way in the same run, so ratios compare like with like. The CPU column is cores used by this process (client, in-process server, floors) and by everything else on the machine (other processes, PostgreSQL, an external server, hypervisor steal): a run whose others column is high was measured on a busy machine.",
-			"Every credential vend appends a hash-chained audit event in its own store transaction before the response is released; the component row prices that write alone.",
+			"Every credential vend appends a hash-chained audit event, committed to the store (together with concurrent vends' events) before the response is released; the component row prices that write alone.",
+			"A vend reads its workload identity, provider and vault token from the server's read cache; the vault-read rows of the store-size table time the store read a cache miss makes instead, over random stored tokens.",
 			"Throughput counts successful requests completed in the window; p50/p99 are nearest-rank over every successful request started (paced: due) in it, a uniform sample beyond 1M. Paced latency counts from each request's scheduled start, so queueing is not hidden (no coordinated omission), and achieved below offered means the server fell behind.",
 			"The in-process server runs with the per-account token rate limit off and its request log discarded (-server-log to keep it).",
 		},
