@@ -258,8 +258,9 @@ const maxBatch = 256
 
 // joinYields is how many times the committer yields the processor before
 // it takes a batch. Measured with bench/load on 2 cores, a cached vend's
-// batches grew from 1.2 to about 3 events per transaction with 8, and
-// its throughput by about 30 %.
+// batches grew from 1.2 to about 3 events per transaction with 8, and its
+// throughput by about a fifth (mean of three interleaved runs); 16 and 32
+// did no better.
 const joinYields = 8
 
 // commitNext commits the oldest queued batch and reports whether events
