@@ -74,15 +74,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		if r.path == "" {
 			continue
 		}
-		f, err := os.Create(r.path)
+		stop, err := startRecording(r.path, r.what, r.start, r.stop)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := r.start(f); err != nil {
-			return fmt.Errorf("%s: %w", r.what, err)
-		}
-		defer r.stop()
+		defer stop()
 	}
 	sfx := make([]byte, 4)
 	_, _ = rand.Read(sfx) // crypto/rand.Read never fails
@@ -182,6 +178,24 @@ type options struct {
 	json                               bool
 	cpuprofile, trace, serverLog       string
 	profilePeak                        bool
+}
+
+// startRecording starts a recorder (a CPU profile, an execution trace)
+// writing to a new file at path; the returned function stops it and
+// closes the file.
+func startRecording(path, what string, start func(io.Writer) error, stop func()) (func() error, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := start(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return func() error {
+		stop()
+		return f.Close()
+	}, nil
 }
 
 // wholeProfile is the CPU profile of the whole run, if one is asked for.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"runtime"
 	"runtime/pprof"
 	"time"
@@ -281,17 +280,12 @@ func (b *bench) profilePeak(key string) (stop func(), err error) {
 	if !b.o.profilePeak {
 		return func() {}, nil
 	}
-	f, err := os.Create(b.o.cpuprofile + "." + key)
+	end, err := startRecording(b.o.cpuprofile+"."+key, "cpu profile", pprof.StartCPUProfile, pprof.StopCPUProfile)
 	if err != nil {
 		return nil, err
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		_ = f.Close()
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
 	return func() {
-		pprof.StopCPUProfile()
-		if err := f.Close(); err != nil {
+		if err := end(); err != nil {
 			b.log.Printf("cpu profile: %v", err)
 		}
 	}, nil
