@@ -174,6 +174,12 @@ feed:
 // vaultReadTitle names the store-size rows of the vault read.
 const vaultReadTitle = "vault read on a cache miss: store.Get of a random stored token (in-process)"
 
+// sizeOps are what the store-size scenario measures, in report order.
+func sizeOps() []*sizeOp {
+	return []*sizeOp{{title: "GetResourceApiKey (cached vend)"}, {title: "GetResourceOauth2Token M2M (cached vend)"},
+		{title: vaultReadTitle, read: true}}
+}
+
 // sizeOp is a vend, or a component of one, measured at each store size.
 type sizeOp struct {
 	title string
@@ -193,8 +199,7 @@ func (b *bench) storeSize(ctx context.Context, e *target.Env) error {
 	b.log.Printf("== store size: %d vs %d token records", b.o.smallRows, b.o.rows)
 	s := b.newSite(e)
 	defer s.close()
-	ops := []*sizeOp{{title: "GetResourceApiKey (cached vend)"}, {title: "GetResourceOauth2Token M2M (cached vend)"},
-		{title: vaultReadTitle, read: true}}
+	ops := sizeOps()
 	var err error
 	if ops[0].req, err = s.apiKeyRequest(ctx); err == nil {
 		_, err = s.probe(ctx, ops[0].req)
@@ -300,11 +305,11 @@ func (b *bench) sizeTarget(title string, rows []loadgen.Row) {
 // storeSizeNA reports the scenario as impossible (external servers: the
 // harness fills the store directly).
 func (b *bench) storeSizeNA(reason string) {
-	for _, title := range []string{"GetResourceApiKey (cached vend)", "GetResourceOauth2Token M2M (cached vend)", vaultReadTitle} {
-		row := loadgen.Row{Scenario: title, Variant: thousands(b.o.rows), NA: reason}
+	for _, op := range sizeOps() {
+		row := loadgen.Row{Scenario: op.title, Variant: thousands(b.o.rows), NA: reason}
 		b.rep.StoreSize = append(b.rep.StoreSize, row)
-		if title != vaultReadTitle {
-			b.sizeTarget(title, []loadgen.Row{row})
+		if !op.read { // as in storeSize
+			b.sizeTarget(op.title, []loadgen.Row{row})
 		}
 	}
 }
