@@ -181,9 +181,10 @@ func TestRestartBacksOff(t *testing.T) {
 	grow(restartFrames / 2)
 	checkpoint(2)
 
-	// With the reader gone, write a restart's worth of frames without
-	// checkpointing between them: the reader kept the WAL from being copied whole, so no commit
-	// can start it over on its own.
+	// With the reader gone, write a restart's worth of frames (three or
+	// more a commit) without checkpointing between them: the reader kept
+	// the WAL from being copied whole, so no commit can start it over on
+	// its own.
 	if _, err := rc.ExecContext(ctx, `ROLLBACK`); err != nil {
 		t.Fatal(err)
 	}
